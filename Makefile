@@ -1,0 +1,102 @@
+# wfp — build, test, run and install.  `make run` and `make test` are the
+# two commands a new machine needs; both run `make deps` first.
+CXX      ?= g++
+CXXFLAGS ?= -O2 -g
+WFP_VERSION := 0.1.0
+CXXFLAGS += -DWFP_VERSION='"$(WFP_VERSION)"' -std=c++20 -Wall -Wextra -Werror=return-type -pthread -I. -Ibuild/duk
+LDLIBS   := -levent_core -levent_extra -lseccomp -lsqlite3 -lhttp_parser -lbsd -lrt -pthread
+BUILD    := build
+PREFIX   ?= /usr/local
+DEPS_PKGS := duktape-dev libevent-dev libseccomp-dev libsqlite3-dev libboost-dev \
+             googletest libgtest-dev libhttp-parser-dev nlohmann-json3-dev libbsd-dev \
+             libsystemd-dev mandoc pkg-config g++ make curl procps
+
+# Sources: every .cc of a directory belongs to its role; the mains are split out.
+IPC_SRCS     := $(wildcard ipc/*.cc)
+SANDBOX_SRCS := $(wildcard sandbox/*.cc)
+SUP_SRCS     := $(filter-out supervisor/wfpd_main.cc supervisor/wfpctl%.cc,$(wildcard supervisor/*.cc))
+CTL_SRCS     := $(wildcard supervisor/wfpctl*.cc) supervisor/names.cc ipc/log.cc
+UNIT_SRCS    := $(wildcard tests/unit/*.cc)
+INTEG_SRCS   := $(wildcard tests/integration/*.cc)
+
+obj = $(patsubst %.cc,$(BUILD)/%.o,$(1))
+CORE_OBJS := $(call obj,$(IPC_SRCS) $(SANDBOX_SRCS) $(SUP_SRCS)) $(BUILD)/duktape.o $(BUILD)/embedded.o
+
+all: $(BUILD)/wfpd $(BUILD)/wfpctl
+
+# --- dependencies a fresh Debian 12 machine lacks -------------------------
+deps: $(BUILD)/.deps-ok
+$(BUILD)/.deps-ok:
+	@missing=""; for p in $(DEPS_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install:$$missing" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+	@if [ "$$(id -u)" = 0 ] && ! getent passwd wfp >/dev/null; then \
+	  echo "make deps: creating service user wfp"; \
+	  useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin wfp; fi
+	@mkdir -p $(BUILD) && touch $@
+
+# --- Duktape, built from the source Debian ships with our configuration ---
+$(BUILD)/duk/duk_config.h: sandbox/duk_config_overrides.h | $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	sed -e '/__OVERRIDE_DEFINES__/r sandbox/duk_config_overrides.h' /usr/share/duktape/duk_config.h > $@
+	cp /usr/share/duktape/duktape.h /usr/share/duktape/duktape.c $(@D)/
+# Compiled from the copy beside our duk_config.h: duktape.c includes
+# "duk_config.h" from its own directory first.
+$(BUILD)/duktape.o: $(BUILD)/duk/duk_config.h
+	$(CXX) -O2 -g -std=c++20 -w -fno-strict-aliasing -x c++ -c $(BUILD)/duk/duktape.c -o $@
+
+# --- embedded JavaScript and SQL --------------------------------------------
+$(BUILD)/embedded.o: tools/embedded.S sandbox/runtime.js schema/001_init.sql
+	@mkdir -p $(@D)
+	$(CXX) -c tools/embedded.S -o $@
+
+# Bytecode is loaded only by the build that made it: the id covers the
+# engine source, our engine configuration and the compiler.
+BUILD_ID := $(shell (cat /usr/share/duktape/duktape.c sandbox/duk_config_overrides.h; $(CXX) --version) 2>/dev/null | sha256sum | cut -c1-16)
+$(BUILD)/sandbox/host.o: CXXFLAGS += -DWFP_BUILD_ID='"$(BUILD_ID)"'
+
+$(BUILD)/%.o: %.cc | $(BUILD)/duk/duk_config.h
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/wfpd: $(CORE_OBJS) $(BUILD)/supervisor/wfpd_main.o
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+$(BUILD)/wfpctl: $(call obj,$(CTL_SRCS))
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+$(BUILD)/unit_tests: $(CORE_OBJS) $(call obj,$(UNIT_SRCS))
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS) -lgtest -lgtest_main
+$(BUILD)/integration_tests: $(call obj,$(INTEG_SRCS)) $(BUILD)/supervisor/names.o $(BUILD)/ipc/log.o
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS) -lgtest -lgtest_main
+
+# --- the two commands -------------------------------------------------------
+test: deps all $(BUILD)/unit_tests $(BUILD)/integration_tests
+	@tools/run-tests $(BUILD)
+
+run: deps all
+	@tools/run-demo $(BUILD)
+
+bench: deps all
+	@echo "make bench: arrives with the benchmark harness (issue 8)"; exit 1
+
+lint-man:
+	mandoc -Tlint -W style man/*.[0-9]
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man5 \
+	  $(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)/etc/wfp
+	install -m 0755 $(BUILD)/wfpd $(DESTDIR)$(PREFIX)/sbin/wfpd
+	install -m 0755 $(BUILD)/wfpctl $(DESTDIR)$(PREFIX)/bin/wfpctl
+	install -m 0644 man/wfpd.8 man/wfpctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 man/wfpd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 man/wfp-runtime.7 $(DESTDIR)$(PREFIX)/share/man/man7/
+	[ -e $(DESTDIR)/etc/wfp/wfpd.conf ] || install -m 0644 tools/wfpd.conf $(DESTDIR)/etc/wfp/wfpd.conf
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && ! getent passwd wfp >/dev/null; then \
+	  useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin wfp; fi
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all deps test run bench install clean lint-man
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
