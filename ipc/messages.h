@@ -1,0 +1,69 @@
+// The one catalogue of messages between the supervisor and its locked
+// children (dispatcher, sandbox, compiler): each type with its size limit
+// and the role allowed to send it. A frame whose type is unknown, whose
+// sender may not send it, or whose size is over the limit kills the sender.
+// Payload layouts are written next to each type and encoded with wire.h.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace wfp {
+
+enum class Role : uint8_t { supervisor = 0, zygote = 1, dispatcher = 2, sandbox = 3, compiler = 4 };
+const char* role_name(Role role);
+
+constexpr uint32_t role_bit(Role r) { return 1u << (unsigned)r; }
+constexpr uint32_t kChildren = role_bit(Role::dispatcher) | role_bit(Role::sandbox);
+constexpr uint32_t kRunners = kChildren;  // roles that run workers
+
+enum class MsgType : uint16_t {
+  // child → supervisor, once, first: str build_id
+  hello = 1,
+  // supervisor → runner. u64 slot, str label ("ns/name" or worker name),
+  // str format, str source, str bytecode, str build_id, str bindings_json,
+  // i64 cpu_ms, i64 subrequests
+  load_worker = 2,
+  // runner → supervisor. u64 slot, u32 ErrorCode, str message
+  load_result = 3,
+  // supervisor → runner, request_id = the supervisor's id. u64 slot,
+  // str method, str url, pairs headers, str body, str args_json,
+  // i64 cpu_ms, i64 subrequests, u32 depth
+  request = 4,
+  // runner → supervisor. u32 status, str status_text, pairs headers, str body
+  response = 5,
+  // runner → supervisor. u32 ErrorCode, str message, str stack
+  request_failed = 6,
+  // dispatcher → supervisor, request_id = a sub id chosen by the child.
+  // u64 parent request id, str binding, str script, str args_json,
+  // str method, str url, pairs headers, str body
+  subrequest = 7,
+  // supervisor → dispatcher, request_id = the sub id. Same layout as response.
+  subresponse = 8,
+  // supervisor → dispatcher, request_id = the sub id. u32 ErrorCode, str message
+  subrequest_failed = 9,
+  // runner → supervisor, request_id = the request (or 0). str level, str text
+  log = 10,
+  // supervisor → compiler. str filename, str source
+  compile = 11,
+  // compiler → supervisor. u32 ErrorCode, str bytecode, str build_id, str message
+  compile_result = 12,
+  // supervisor → child: finish in-flight work and exit. No payload.
+  shutdown = 13,
+};
+
+struct MsgRule {
+  MsgType type;
+  const char* name;
+  uint32_t senders;   // role bits allowed to send it
+  size_t max_bytes;   // whole message, all frames together
+};
+
+// The rule for a type, or nullptr if the type is unknown.
+const MsgRule* msg_rule(uint16_t type);
+
+// Frames: a message is one or more frames in the ring; every frame but the
+// last carries kFrameMore. Frame payloads are at most kMaxFramePayload.
+constexpr size_t kMaxFramePayload = 60 * 1024;
+constexpr size_t kLogTextMax = 16 * 1024;
+
+}  // namespace wfp
