@@ -1,0 +1,95 @@
+// The Duktape host: one heap per worker instance, the runtime prelude
+// (runtime.js), loading of scripts from bytecode or source, and the calls
+// between the runtime and the process around it. Runs in locked children
+// (zygote image, dispatcher, sandbox, compiler). Everything a script does
+// is hostile: natives check every argument, and limits (CPU through the
+// interrupt check, heap through the allocator) are armed before it runs.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ipc/errors.h"
+
+struct duk_hthread;
+
+namespace wfp {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+// What the runtime asks of the process around it (the runner loop).
+class HostSink {
+ public:
+  virtual ~HostSink() = default;
+  virtual void respond(uint64_t req, int status, const std::string& status_text,
+                       HeaderList headers, std::string body) = 0;
+  virtual void fail(uint64_t req, ErrorCode code, const std::string& message,
+                    const std::string& stack) = 0;
+  // Returns the sub id; throws std::runtime_error (message shown to JS) to refuse.
+  virtual uint64_t subrequest(uint64_t parent, const std::string& binding,
+                              const std::string& script, const std::string& args_json,
+                              const std::string& method, const std::string& url,
+                              HeaderList headers, std::string body) = 0;
+  virtual void log(uint64_t req, const std::string& level, const std::string& text) = 0;
+};
+
+// The build id stamped on bytecode: bytecode is loaded only by the build
+// that made it (Duktape does not verify bytecode).
+const char* host_build_id();
+
+struct CompileOutput {
+  bool ok = false;
+  std::string bytecode;
+  std::string error;  // "FILE:LINE: SyntaxError: text"
+};
+
+// Why the last call into JS stopped early, if it did.
+enum class HeapTrip { none, cpu, memory };
+
+class WorkerHeap {
+ public:
+  // Creates a heap and evaluates the runtime prelude. Throws on failure.
+  explicit WorkerHeap(HostSink* sink);
+  ~WorkerHeap();
+  WorkerHeap(const WorkerHeap&) = delete;
+  WorkerHeap& operator=(const WorkerHeap&) = delete;
+
+  void set_sink(HostSink* sink);
+  // Heap limit in bytes (0 = none); armed after creation, per the notes.
+  void set_memory_limit(size_t bytes);
+  size_t memory_used() const;
+
+  // Compiles source to bytecode without running it (the compiler role).
+  CompileOutput compile(const std::string& filename, const std::string& source);
+
+  // Loads a worker: bytecode if it was made by this build, else source;
+  // then prepare → run the top level → finish. On failure returns false
+  // with `error` (and `code`: compile_error, exception, no_handler, cpu/memory).
+  bool load(const std::string& label, const std::string& format, const std::string& source,
+            const std::string& bytecode, const std::string& build_id,
+            const std::string& bindings_json, int64_t cpu_ms, ErrorCode& code,
+            std::string& error);
+
+  // Starts one request; the answer arrives through the sink, now or later.
+  void handle(uint64_t req, const std::string& method, const std::string& url,
+              const HeaderList& headers, const std::string& body, const std::string& args_json,
+              int64_t cpu_ms);
+  void sub_resolve(uint64_t sub, uint64_t parent, int status, const std::string& status_text,
+                   const HeaderList& headers, const std::string& body, int64_t cpu_ms);
+  void sub_reject(uint64_t sub, uint64_t parent, const std::string& message, int64_t cpu_ms);
+
+  // Set once a limit stopped JS; the heap must not be reused after that.
+  HeapTrip tripped() const;
+
+  struct State;
+
+ private:
+  void call_runtime(const char* fn, int nargs, int64_t cpu_ms);
+  duk_hthread* ctx_ = nullptr;
+  std::unique_ptr<State> state_;
+  HostSink* sink_;
+};
+
+}  // namespace wfp

@@ -1,0 +1,307 @@
+// The loop of a locked child that runs workers (dispatcher, sandbox) or
+// compiles them (compiler): frames in from the channel, calls into the
+// Duktape host, frames out. Runs after lock-down; everything it gets comes
+// from the supervisor (trusted), everything a heap asks comes from worker
+// code (hostile: a subrequest naming a request of another instance, or any
+// request id not in flight, is refused).
+#include <bsd/unistd.h>
+#include <unistd.h>
+
+#include <map>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "ipc/channel.h"
+#include "ipc/log.h"
+#include "ipc/wire.h"
+#include "sandbox/child.h"
+#include "sandbox/host.h"
+
+namespace wfp {
+namespace {
+
+constexpr size_t kMaxHeaderCount = 1000;
+constexpr size_t kMaxItem = 256 * 1024;
+
+struct LoadParams {
+  uint64_t slot = 0;
+  std::string label, format, source, bytecode, build_id, bindings;
+  int64_t cpu_ms = 50, subrequests = 50;
+};
+
+struct Instance {
+  LoadParams params;
+  std::unique_ptr<WorkerHeap> heap;
+  int inflight = 0;
+};
+
+struct InFlight {
+  std::shared_ptr<Instance> inst;
+  int64_t cpu_ms = 50;
+  int64_t subrequests_left = 50;
+};
+
+class Runner : public HostSink {
+ public:
+  Runner(Role role, Channel& ch, size_t memory_bytes, std::unique_ptr<WorkerHeap> preloaded)
+      : role_(role), ch_(ch), memory_bytes_(memory_bytes), preloaded_(std::move(preloaded)) {}
+
+  [[noreturn]] void run() {
+    ch_.send(MsgType::hello, 0, WireWriter().str(host_build_id()).data());
+    std::vector<Message> msgs;
+    for (;;) {
+      ch_.wait(-1);
+      msgs.clear();
+      ChannelStatus st = ch_.service(msgs);
+      for (Message& m : msgs) dispatch(m);
+      if (st == ChannelStatus::protocol_error) {
+        logf(LogLevel::error, "channel: %s; exiting", ch_.error().c_str());
+        _exit(3);
+      }
+      if (st == ChannelStatus::closed) _exit(0);
+      if (shutting_down_ && requests_.empty()) _exit(0);
+    }
+  }
+
+  // HostSink: what the heap asks for.
+  void respond(uint64_t req, int status, const std::string& text, HeaderList headers,
+               std::string body) override {
+    if (!take_request(req)) return;
+    ch_.send(MsgType::response, req,
+             WireWriter().u32((uint32_t)status).str(text).pairs(headers).str(body).data());
+  }
+  void fail(uint64_t req, ErrorCode code, const std::string& message,
+            const std::string& stack) override {
+    if (!take_request(req)) return;
+    ch_.send(MsgType::request_failed, req,
+             WireWriter().u32((uint32_t)code).str(message).str(stack).data());
+  }
+  uint64_t subrequest(uint64_t parent, const std::string& binding, const std::string& script,
+                      const std::string& args, const std::string& method, const std::string& url,
+                      HeaderList headers, std::string body) override {
+    auto it = requests_.find(parent);
+    if (it == requests_.end() || it->second.inst.get() != current_)
+      throw std::runtime_error("This request has already finished; it cannot make subrequests.");
+    if (it->second.subrequests_left <= 0) throw std::runtime_error(error_text(ErrorCode::subrequest_limit));
+    it->second.subrequests_left--;
+    uint64_t sub = next_sub_++;
+    subs_[sub] = parent;
+    ch_.send(MsgType::subrequest, sub,
+             WireWriter().u64(parent).str(binding).str(script).str(args).str(method).str(url)
+                 .pairs(headers).str(body).data());
+    return sub;
+  }
+  void log(uint64_t req, const std::string& level, const std::string& text) override {
+    ch_.send(MsgType::log, req, WireWriter().str(level).str(text).data());
+  }
+
+ private:
+  bool take_request(uint64_t req) {
+    auto it = requests_.find(req);
+    if (it == requests_.end()) return false;
+    it->second.inst->inflight--;
+    requests_.erase(it);
+    return true;
+  }
+
+  // A frame from the supervisor that doesn't parse means the two sides
+  // disagree about the protocol: stop rather than guess.
+  [[noreturn]] void malformed(const char* what) {
+    logf(LogLevel::error, "malformed %s message from the supervisor; exiting", what);
+    _exit(3);
+  }
+
+  void dispatch(Message& m) {
+    switch ((MsgType)m.type) {
+      case MsgType::load_worker: return on_load(m);
+      case MsgType::request: return on_request(m);
+      case MsgType::subresponse: return on_subresponse(m);
+      case MsgType::subrequest_failed: return on_subfailed(m);
+      case MsgType::compile: return on_compile(m);
+      case MsgType::shutdown: shutting_down_ = true; return;
+      default: malformed("unexpected");
+    }
+  }
+
+  std::unique_ptr<WorkerHeap> new_heap() {
+    std::unique_ptr<WorkerHeap> h;
+    if (preloaded_) {
+      h = std::move(preloaded_);
+      h->set_sink(this);
+    } else {
+      h = std::make_unique<WorkerHeap>(this);
+    }
+    h->set_memory_limit(memory_bytes_);
+    return h;
+  }
+
+  bool load_instance(Instance& inst, ErrorCode& code, std::string& error) {
+    inst.heap = new_heap();
+    current_ = &inst;
+    const LoadParams& p = inst.params;
+    bool ok = inst.heap->load(p.label, p.format, p.source, p.bytecode, p.build_id, p.bindings,
+                              p.cpu_ms, code, error);
+    current_ = nullptr;
+    return ok;
+  }
+
+  void on_load(Message& m) {
+    WireReader r(m.payload);
+    auto inst = std::make_shared<Instance>();
+    LoadParams& p = inst->params;
+    p.slot = r.u64();
+    p.label = r.str(256);
+    p.format = r.str(32);
+    p.source = r.str();
+    p.bytecode = r.str();
+    p.build_id = r.str(64);
+    p.bindings = r.str();
+    p.cpu_ms = r.i64();
+    p.subrequests = r.i64();
+    if (!r.done()) malformed("load_worker");
+    if (role_ == Role::sandbox) {
+      // A sandbox holds one tenant for its whole life.
+      if (!slots_.empty()) malformed("second load_worker for a sandbox");
+      setproctitle("sandbox %s", p.label.c_str());
+    }
+    ErrorCode code = ErrorCode::ok;
+    std::string error;
+    bool ok = load_instance(*inst, code, error);
+    ch_.send(MsgType::load_result, 0,
+             WireWriter().u64(p.slot).u32((uint32_t)(ok ? ErrorCode::ok : code)).str(error).data());
+    if (!ok) {
+      if (role_ == Role::sandbox) _exit(0);  // never reused after a failed load
+      return;
+    }
+    slots_[p.slot] = inst;
+  }
+
+  void on_request(Message& m) {
+    WireReader r(m.payload);
+    uint64_t slot = r.u64();
+    std::string method = r.str(64), url = r.str(64 * 1024);
+    HeaderList headers = r.pairs(kMaxHeaderCount, kMaxItem);
+    std::string body = r.str(), args = r.str(1 << 20);
+    int64_t cpu_ms = r.i64(), subrequests = r.i64();
+    uint32_t depth = r.u32();
+    (void)depth;
+    if (!r.done()) malformed("request");
+    auto it = slots_.find(slot);
+    if (it == slots_.end() || requests_.count(m.request_id)) {
+      ch_.send(MsgType::request_failed, m.request_id,
+               WireWriter().u32((uint32_t)ErrorCode::internal).str("worker is not loaded").str("").data());
+      return;
+    }
+    auto inst = it->second;
+    inst->inflight++;
+    requests_[m.request_id] = InFlight{inst, cpu_ms, subrequests};
+    current_ = inst.get();
+    inst->heap->handle(m.request_id, method, url, headers, body, args, cpu_ms);
+    current_ = nullptr;
+    after_call(inst);
+  }
+
+  void on_subresponse(Message& m) {
+    WireReader r(m.payload);
+    int status = (int)r.u32();
+    std::string text = r.str(1024);
+    HeaderList headers = r.pairs(kMaxHeaderCount, kMaxItem);
+    std::string body = r.str();
+    if (!r.done()) malformed("subresponse");
+    deliver(m.request_id, [&](WorkerHeap& h, uint64_t parent, int64_t cpu) {
+      h.sub_resolve(m.request_id, parent, status, text, headers, body, cpu);
+    });
+  }
+
+  void on_subfailed(Message& m) {
+    WireReader r(m.payload);
+    ErrorCode code = (ErrorCode)r.u32();
+    std::string message = r.str(8192);
+    if (!r.done()) malformed("subrequest_failed");
+    (void)code;
+    deliver(m.request_id, [&](WorkerHeap& h, uint64_t parent, int64_t cpu) {
+      h.sub_reject(m.request_id, parent, message, cpu);
+    });
+  }
+
+  template <class F>
+  void deliver(uint64_t sub, F&& f) {
+    auto s = subs_.find(sub);
+    if (s == subs_.end()) return;  // the parent finished meanwhile
+    uint64_t parent = s->second;
+    subs_.erase(s);
+    auto it = requests_.find(parent);
+    if (it == requests_.end()) return;
+    auto inst = it->second.inst;
+    current_ = inst.get();
+    f(*inst->heap, parent, it->second.cpu_ms);
+    current_ = nullptr;
+    after_call(inst);
+  }
+
+  // A heap that hit a limit is never used again: its requests fail with
+  // the limit's error; a sandbox exits (the supervisor replaces it), a
+  // dispatcher reloads the worker into a fresh heap.
+  void after_call(const std::shared_ptr<Instance>& inst) {
+    HeapTrip trip = inst->heap->tripped();
+    if (trip == HeapTrip::none) return;
+    ErrorCode code = trip == HeapTrip::cpu ? ErrorCode::cpu_limit : ErrorCode::memory_limit;
+    for (auto it = requests_.begin(); it != requests_.end();) {
+      if (it->second.inst == inst) {
+        ch_.send(MsgType::request_failed, it->first,
+                 WireWriter().u32((uint32_t)code).str(error_text(code)).str("").data());
+        it = requests_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    inst->inflight = 0;
+    if (role_ == Role::sandbox) {
+      ch_.service(scratch_);  // push out what's queued before going
+      _exit(0);
+    }
+    ErrorCode c;
+    std::string e;
+    if (!load_instance(*inst, c, e))
+      logf(LogLevel::error, "reloading %s after a limit failed: %s", inst->params.label.c_str(), e.c_str());
+  }
+
+  void on_compile(Message& m) {
+    if (role_ != Role::compiler) malformed("compile");
+    WireReader r(m.payload);
+    std::string filename = r.str(512), source = r.str();
+    if (!r.done()) malformed("compile");
+    if (!compile_heap_) compile_heap_ = new_heap();
+    CompileOutput out = compile_heap_->compile(filename, source);
+    if (compile_heap_->tripped() != HeapTrip::none) {
+      out.ok = false;
+      out.error = filename + ": the script is too large to compile within the compiler's limits";
+      compile_heap_.reset();
+    }
+    ch_.send(MsgType::compile_result, m.request_id,
+             WireWriter().u32((uint32_t)(out.ok ? ErrorCode::ok : ErrorCode::compile_error))
+                 .str(out.bytecode).str(host_build_id()).str(out.error).data());
+  }
+
+  Role role_;
+  Channel& ch_;
+  size_t memory_bytes_;
+  std::unique_ptr<WorkerHeap> preloaded_;
+  std::unique_ptr<WorkerHeap> compile_heap_;
+  std::map<uint64_t, std::shared_ptr<Instance>> slots_;
+  std::unordered_map<uint64_t, InFlight> requests_;
+  std::unordered_map<uint64_t, uint64_t> subs_;  // sub id → parent request
+  uint64_t next_sub_ = 1;
+  Instance* current_ = nullptr;  // whose JS is running now
+  bool shutting_down_ = false;
+  std::vector<Message> scratch_;
+};
+
+}  // namespace
+
+void run_worker_loop(Role role, Channel& ch, size_t memory_bytes,
+                     std::unique_ptr<WorkerHeap> preloaded) {
+  Runner(role, ch, memory_bytes, std::move(preloaded)).run();
+}
+
+}  // namespace wfp

@@ -1,0 +1,1440 @@
+// Workers runtime prelude: Promise, Headers, Request, Response, console, the dispatch binding and the __wfp entry points.
+// Evaluated once per Duktape heap (zygote image, sandbox, dispatcher) by sandbox/host.cc, before any worker script.
+// Trusts only the host's __host natives, kept in this closure; tenant code in the same heap is hostile and must never reach them.
+(function (global) {
+  'use strict';
+
+  // ---------------------------------------------------------------------
+  // Host natives. The global is removed before any tenant code can run;
+  // from here on the natives are reachable only through `host`, which no
+  // function ever hands out or passes as an argument.
+  var host = global.__host;
+  if (host === null || typeof host !== 'object') throw new Error('runtime.js: __host is missing');
+  delete global.__host; // strict mode: throws if the host made it non-configurable
+  if (global.__host !== undefined) throw new Error('runtime.js: __host could not be removed');
+
+  // Built-ins captured before tenant code can replace them. Tenant changes to
+  // prototypes can only break the tenant's own requests, never reach `host`.
+  var FunctionPrototype = Function.prototype;
+  // fnCall(fn, thisArg, args...) is fn.call(thisArg, args...) without looking
+  // `call` up on fn, so a replaced Function.prototype.call never sees our functions.
+  var fnCall = FunctionPrototype.bind.call(FunctionPrototype.call, FunctionPrototype.call);
+  // bindTo(fn, thisArg, arg) is fn.bind(thisArg, arg). In Duktape a bound function
+  // costs a third of a closure: a closure also gets a `prototype` object
+  // whose reference cycle only the mark-and-sweep collector can free.
+  var bindTo = FunctionPrototype.bind.call(FunctionPrototype.call, FunctionPrototype.bind);
+  var objectToString = Object.prototype.toString;
+  var defineProperty = Object.defineProperty;
+  var createObject = Object.create;
+  var objectKeys = Object.keys;
+  var isArray = Array.isArray;
+  var jsonStringify = JSON.stringify;
+  var jsonParse = JSON.parse;
+  var Uint8 = Uint8Array;
+  var isView = typeof ArrayBuffer.isView === 'function' ? ArrayBuffer.isView : function (x) {
+    return x !== null && typeof x === 'object' && x.buffer instanceof ArrayBuffer;
+  };
+  var encoder = new TextEncoder();
+  var decoder = new TextDecoder();
+  var hasSymbol = typeof Symbol === 'function';
+  var iteratorSymbol = hasSymbol && typeof Symbol.iterator === 'symbol' ? Symbol.iterator : null;
+  var toStringTagSymbol = hasSymbol && typeof Symbol.toStringTag === 'symbol' ? Symbol.toStringTag : null;
+
+  // Internal slots live under symbols: invisible to for-in, Object.keys and
+  // JSON.stringify. A tenant can still find them (getOwnPropertySymbols) and
+  // corrupt its own objects; the request table below keeps that from
+  // answering a request twice.
+  function slot(name) {
+    return hasSymbol ? Symbol('wfp.' + name) : '__wfp_' + name;
+  }
+
+  function defineHidden(obj, name, value) {
+    defineProperty(obj, name, { value: value, writable: true, enumerable: false, configurable: true });
+  }
+  function defineMethods(proto, methods) {
+    var names = objectKeys(methods);
+    for (var i = 0; i < names.length; i++) defineHidden(proto, names[i], methods[names[i]]);
+  }
+  function defineGetters(proto, getters) {
+    var names = objectKeys(getters);
+    for (var i = 0; i < names.length; i++) {
+      defineProperty(proto, names[i], { get: getters[names[i]], enumerable: true, configurable: true });
+    }
+  }
+  function defineTag(proto, tag) {
+    if (toStringTagSymbol !== null) {
+      defineProperty(proto, toStringTagSymbol, { value: tag, writable: false, enumerable: false, configurable: true });
+    }
+  }
+  function isObject(x) {
+    return x !== null && (typeof x === 'object' || typeof x === 'function');
+  }
+  // String(x) that cannot throw (Object.create(null), a throwing toString).
+  function safeString(x) {
+    try {
+      return String(x);
+    } catch (e) {
+      return '[object]';
+    }
+  }
+
+  // ---------------------------------------------------------------------
+  // Async context and the microtask queue.
+  //
+  // `current` is the id of the request whose code is running (null at the
+  // top level). Every queued job carries the value it had when the job was
+  // created (a reaction: when `then` was called; a callback: when it was
+  // queued) and runs with it restored, so a dispatch fetch() in a `.then`
+  // of request A is charged to A even while request B is running.
+  var current = null;
+
+  var JOB_REACTION = 0;
+  var JOB_THENABLE = 1;
+  var JOB_CALLBACK = 2;
+  var JOB_STRIDE = 5; // kind, a, b, c, context
+  var jobs = [];
+  var jobHead = 0;
+  var jobTail = 0;
+  var draining = false;
+
+  function enqueue(kind, a, b, c, context) {
+    var t = jobTail;
+    jobs[t] = kind;
+    jobs[t + 1] = a;
+    jobs[t + 2] = b;
+    jobs[t + 3] = c;
+    jobs[t + 4] = context;
+    jobTail = t + JOB_STRIDE;
+  }
+
+  // A long chain keeps the queue non-empty for a long time; move the live
+  // part down so the array does not grow with every job ever run.
+  function compactJobs() {
+    var n = jobTail - jobHead;
+    for (var i = 0; i < n; i++) jobs[i] = jobs[jobHead + i];
+    jobs.length = n;
+    jobHead = 0;
+    jobTail = n;
+  }
+
+  function drain() {
+    if (draining) return 0;
+    draining = true;
+    var saved = current;
+    var ran = 0;
+    for (;;) {
+      try {
+        while (jobHead < jobTail) {
+          var h = jobHead;
+          var kind = jobs[h];
+          var a = jobs[h + 1];
+          var b = jobs[h + 2];
+          var c = jobs[h + 3];
+          current = jobs[h + 4];
+          jobs[h + 1] = jobs[h + 2] = jobs[h + 3] = jobs[h + 4] = undefined;
+          jobHead = h + JOB_STRIDE;
+          ran++;
+          if (jobHead > 4096 && jobHead * 2 > jobTail) compactJobs();
+          if (kind === JOB_REACTION) runReaction(a, b, c);
+          else if (kind === JOB_THENABLE) runThenableJob(a, b, c);
+          else a(); // a queueMicrotask callback, called with this = undefined
+        }
+        break;
+      } catch (e) {
+        // Only queueMicrotask callbacks can throw here (reactions catch their
+        // handlers). The job is already dequeued: report it and go on.
+        logError('Uncaught ', e);
+      }
+    }
+    // Consumed slots are already cleared; keep a small array's storage for
+    // the next drain instead of growing it again from nothing.
+    if (jobs.length > 1024) jobs.length = 0;
+    jobHead = jobTail = 0;
+    current = saved;
+    draining = false;
+    return ran;
+  }
+
+  function queueMicrotask(callback) {
+    if (typeof callback !== 'function') {
+      throw new TypeError("Failed to execute 'queueMicrotask': parameter 1 is not of type 'Function'.");
+    }
+    enqueue(JOB_CALLBACK, callback, undefined, undefined, current);
+  }
+
+  // ---------------------------------------------------------------------
+  // Promise (Promises/A+, with the ES2015 resolve-thenable job).
+  var PENDING = 0;
+  var LOCKED = 1; // resolved with a thenable, waiting for it
+  var FULFILLED = 2;
+  var REJECTED = 3;
+  var K_STATE = slot('state');
+  var K_VALUE = slot('value');
+  var K_REACTIONS = slot('reactions');
+  var INTERNAL = {}; // executor marker: a promise only the runtime settles
+
+  var REACT_USER = 0; // then(onFulfilled, onRejected) → target
+  var REACT_INTERNAL = 1; // onFulfilled(data, value, rejected), no target
+  var REACT_FORWARD = 2; // settle target like the source
+
+  function Promise(executor) {
+    if (!(this instanceof Promise)) throw new TypeError("Promise constructor cannot be invoked without 'new'");
+    if (executor !== INTERNAL && typeof executor !== 'function') {
+      throw new TypeError('Promise resolver ' + describeValue(executor) + ' is not a function');
+    }
+    this[K_STATE] = PENDING;
+    this[K_VALUE] = undefined;
+    this[K_REACTIONS] = null;
+    if (executor !== INTERNAL) callWithResolvers(this, executor, undefined);
+  }
+  var PromisePrototype = Promise.prototype;
+
+  function isPromise(x) {
+    return x instanceof Promise && x[K_STATE] !== undefined;
+  }
+
+  function newPromise() {
+    return new Promise(INTERNAL);
+  }
+  function fulfilledPromise(value) {
+    var p = new Promise(INTERNAL);
+    p[K_STATE] = FULFILLED;
+    p[K_VALUE] = value;
+    return p;
+  }
+  function rejectedPromise(reason) {
+    var p = new Promise(INTERNAL);
+    p[K_STATE] = REJECTED;
+    p[K_VALUE] = reason;
+    return p;
+  }
+
+  // The resolving functions handed to executors and foreign thenables, as
+  // bound functions over one shared record (see bindTo).
+  function resolveOnce(rec, value) {
+    if (rec.done) return;
+    rec.done = true;
+    resolvePromise(rec.promise, value);
+  }
+  function rejectOnce(rec, reason) {
+    if (rec.done) return;
+    rec.done = true;
+    settle(rec.promise, REJECTED, reason);
+  }
+
+  // Calls fn.call(thisArg, resolve, reject) with a once-only pair for p.
+  function callWithResolvers(p, fn, thisArg) {
+    var rec = { promise: p, done: false };
+    try {
+      fnCall(fn, thisArg, bindTo(resolveOnce, undefined, rec), bindTo(rejectOnce, undefined, rec));
+    } catch (e) {
+      rejectOnce(rec, e);
+    }
+  }
+
+  function settle(p, state, value) {
+    if (p[K_STATE] >= FULFILLED) return;
+    var reactions = p[K_REACTIONS];
+    p[K_STATE] = state;
+    p[K_VALUE] = value;
+    p[K_REACTIONS] = null;
+    if (reactions === null) return;
+    var rejected = state === REJECTED;
+    if (isArray(reactions)) {
+      for (var i = 0; i < reactions.length; i++) {
+        enqueue(JOB_REACTION, reactions[i], rejected, value, reactions[i].context);
+      }
+    } else {
+      enqueue(JOB_REACTION, reactions, rejected, value, reactions.context);
+    }
+  }
+
+  // The Promise Resolution Procedure (A+ 2.3).
+  function resolvePromise(p, x) {
+    if (x === p) {
+      settle(p, REJECTED, new TypeError('Chaining cycle detected for promise'));
+      return;
+    }
+    if (isObject(x)) {
+      var then;
+      try {
+        then = x.then;
+      } catch (e) {
+        settle(p, REJECTED, e);
+        return;
+      }
+      if (typeof then === 'function') {
+        p[K_STATE] = LOCKED;
+        enqueue(JOB_THENABLE, p, x, then, current);
+        return;
+      }
+    }
+    settle(p, FULFILLED, x);
+  }
+
+  function runThenableJob(p, thenable, then) {
+    // One of ours with the original then: follow it directly, which is what
+    // calling then() would do, minus the throw-away derived promise.
+    if (then === promiseThen && isPromise(thenable)) {
+      subscribe(thenable, makeReaction(REACT_FORWARD, p, null, null, null));
+      return;
+    }
+    callWithResolvers(p, then, thenable);
+  }
+
+  function makeReaction(kind, target, onFulfilled, onRejected, data) {
+    return {
+      kind: kind,
+      target: target,
+      onFulfilled: onFulfilled,
+      onRejected: onRejected,
+      data: data,
+      context: current
+    };
+  }
+
+  function subscribe(p, reaction) {
+    var state = p[K_STATE];
+    if (state === PENDING || state === LOCKED) {
+      var list = p[K_REACTIONS];
+      if (list === null) p[K_REACTIONS] = reaction;
+      else if (isArray(list)) list[list.length] = reaction;
+      else p[K_REACTIONS] = [list, reaction];
+    } else {
+      enqueue(JOB_REACTION, reaction, state === REJECTED, p[K_VALUE], reaction.context);
+    }
+  }
+
+  function runReaction(r, rejected, value) {
+    var kind = r.kind;
+    if (kind === REACT_USER) {
+      var handler = rejected ? r.onRejected : r.onFulfilled;
+      var result;
+      if (typeof handler !== 'function') {
+        if (rejected) settle(r.target, REJECTED, value);
+        else resolvePromise(r.target, value);
+        return;
+      }
+      try {
+        result = handler(value);
+      } catch (e) {
+        settle(r.target, REJECTED, e);
+        return;
+      }
+      resolvePromise(r.target, result);
+    } else if (kind === REACT_INTERNAL) {
+      r.onFulfilled(r.data, value, rejected);
+    } else {
+      settle(r.target, rejected ? REJECTED : FULFILLED, value);
+    }
+  }
+
+  // A promise of ours for any value: ours as is, others through resolution.
+  function toPromise(x) {
+    if (isPromise(x)) return x;
+    var p = new Promise(INTERNAL);
+    resolvePromise(p, x);
+    return p;
+  }
+
+  // Runs fn(data, value, rejected) once p settles, in the current context.
+  function whenSettled(p, fn, data) {
+    subscribe(p, makeReaction(REACT_INTERNAL, null, fn, null, data));
+  }
+
+  function promiseThen(onFulfilled, onRejected) {
+    if (!isPromise(this)) throw new TypeError('Promise.prototype.then called on an incompatible receiver');
+    var derived = new Promise(INTERNAL);
+    subscribe(this, makeReaction(REACT_USER, derived, onFulfilled, onRejected, null));
+    return derived;
+  }
+
+  function promiseCatch(onRejected) {
+    return this.then(undefined, onRejected);
+  }
+
+  function promiseFinally(onFinally) {
+    if (typeof onFinally !== 'function') return this.then(onFinally, onFinally);
+    return this.then(function (value) {
+      return toPromise(onFinally()).then(function () {
+        return value;
+      });
+    }, function (reason) {
+      return toPromise(onFinally()).then(function () {
+        throw reason;
+      });
+    });
+  }
+
+  // Arrays directly; other iterables through the iterator protocol.
+  function listFromIterable(iterable) {
+    if (isArray(iterable)) return iterable;
+    if (typeof iterable === 'string') return iterable.split('');
+    if (isObject(iterable) && iteratorSymbol !== null && typeof iterable[iteratorSymbol] === 'function') {
+      var it = iterable[iteratorSymbol]();
+      var out = [];
+      for (;;) {
+        var step = it.next();
+        if (!isObject(step)) throw new TypeError('Iterator result ' + safeString(step) + ' is not an object');
+        if (step.done) return out;
+        out[out.length] = step.value;
+      }
+    }
+    throw new TypeError(describeValue(iterable) + ' is not iterable');
+  }
+
+  // Shared by all/allSettled/race/any: calls onElement(state, value, rejected)
+  // for every element's outcome, in the order they settle.
+  function combine(iterable, onElement, onEmpty) {
+    var result = new Promise(INTERNAL);
+    var list;
+    try {
+      list = listFromIterable(iterable);
+    } catch (e) {
+      settle(result, REJECTED, e);
+      return result;
+    }
+    var n = list.length;
+    var group = { result: result, values: new Array(n), remaining: n };
+    if (n === 0) {
+      onEmpty(group);
+      return result;
+    }
+    for (var i = 0; i < n; i++) {
+      whenSettled(toPromise(list[i]), onElement, { group: group, index: i });
+    }
+    return result;
+  }
+
+  function allElement(el, value, rejected) {
+    var g = el.group;
+    if (rejected) {
+      settle(g.result, REJECTED, value);
+      return;
+    }
+    g.values[el.index] = value;
+    if (--g.remaining === 0) settle(g.result, FULFILLED, g.values);
+  }
+  function allSettledElement(el, value, rejected) {
+    var g = el.group;
+    g.values[el.index] = rejected ? { status: 'rejected', reason: value } : { status: 'fulfilled', value: value };
+    if (--g.remaining === 0) settle(g.result, FULFILLED, g.values);
+  }
+  function raceElement(el, value, rejected) {
+    settle(el.group.result, rejected ? REJECTED : FULFILLED, value);
+  }
+  function anyElement(el, value, rejected) {
+    var g = el.group;
+    if (!rejected) {
+      settle(g.result, FULFILLED, value);
+      return;
+    }
+    g.values[el.index] = value;
+    if (--g.remaining === 0) settle(g.result, REJECTED, new AggregateErrorCtor(g.values, 'All promises were rejected'));
+  }
+  function emptyFulfilled(g) {
+    settle(g.result, FULFILLED, g.values);
+  }
+  function emptyNothing() {}
+  function emptyAny(g) {
+    settle(g.result, REJECTED, new AggregateErrorCtor([], 'All promises were rejected'));
+  }
+
+  var AggregateErrorCtor = typeof global.AggregateError === 'function' ? global.AggregateError : null;
+  if (AggregateErrorCtor === null) {
+    AggregateErrorCtor = function AggregateError(errors, message) {
+      if (!(this instanceof AggregateErrorCtor)) return new AggregateErrorCtor(errors, message);
+      if (message !== undefined) defineHidden(this, 'message', String(message));
+      defineHidden(this, 'errors', listFromIterable(errors).slice(0));
+    };
+    AggregateErrorCtor.prototype = createObject(Error.prototype);
+    defineMethods(AggregateErrorCtor.prototype, { constructor: AggregateErrorCtor, name: 'AggregateError', message: '' });
+  }
+
+  defineMethods(Promise, {
+    resolve: function resolve(value) {
+      if (isPromise(value) && value.constructor === this) return value;
+      return toPromise(value);
+    },
+    reject: function reject(reason) {
+      return rejectedPromise(reason);
+    },
+    all: function all(iterable) {
+      return combine(iterable, allElement, emptyFulfilled);
+    },
+    allSettled: function allSettled(iterable) {
+      return combine(iterable, allSettledElement, emptyFulfilled);
+    },
+    race: function race(iterable) {
+      return combine(iterable, raceElement, emptyNothing);
+    },
+    any: function any(iterable) {
+      return combine(iterable, anyElement, emptyAny);
+    }
+  });
+  defineMethods(PromisePrototype, { then: promiseThen, 'catch': promiseCatch, 'finally': promiseFinally });
+  defineTag(PromisePrototype, 'Promise');
+
+  // ---------------------------------------------------------------------
+  // Headers: a flat list [name0, value0, name1, value1, ...], names lower-cased.
+  var K_LIST = slot('list');
+  var K_GUARD = slot('guard');
+  var GUARD_NONE = 0;
+  var GUARD_IMMUTABLE = 1;
+  var TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+  var EDGE_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+
+  // Regular expressions are slow in Duktape (µs each): names already seen
+  // are looked up in a bounded cache, values only scanned natively.
+  var knownNames = createObject(null);
+  var knownNameCount = 0;
+  function headerName(name) {
+    name = String(name);
+    var lower = knownNames[name];
+    if (lower !== undefined) return lower;
+    if (!TOKEN.test(name)) throw new TypeError('Invalid header name.');
+    lower = name.toLowerCase();
+    if (knownNameCount < 512) {
+      knownNames[name] = lower;
+      knownNameCount++;
+    }
+    return lower;
+  }
+  function isHttpWhitespace(c) {
+    return c === 32 || c === 9 || c === 10 || c === 13;
+  }
+  function headerValue(value) {
+    value = String(value);
+    var n = value.length;
+    if (n > 0 && (isHttpWhitespace(value.charCodeAt(0)) || isHttpWhitespace(value.charCodeAt(n - 1)))) {
+      value = value.replace(EDGE_WHITESPACE, '');
+    }
+    if (value.indexOf('\r') >= 0 || value.indexOf('\n') >= 0 || value.indexOf('\u0000') >= 0) {
+      throw new TypeError('Invalid header value.');
+    }
+    return value;
+  }
+
+  function makeHeaders(list, guard) {
+    var h = createObject(HeadersPrototype);
+    h[K_LIST] = list;
+    h[K_GUARD] = guard;
+    return h;
+  }
+  // Header pairs from the host: already parsed HTTP, not re-validated.
+  function headersFromHost(pairs, guard) {
+    var list = [];
+    if (isArray(pairs)) {
+      for (var i = 0; i < pairs.length; i++) {
+        list[list.length] = String(pairs[i][0]).toLowerCase();
+        list[list.length] = String(pairs[i][1]);
+      }
+    }
+    return makeHeaders(list, guard);
+  }
+  function headersToHost(list) {
+    var out = [];
+    for (var i = 0; i < list.length; i += 2) out[out.length] = [list[i], list[i + 1]];
+    return out;
+  }
+
+  function listOf(h) {
+    var list = h instanceof Headers ? h[K_LIST] : undefined;
+    if (!isArray(list)) throw new TypeError('Illegal invocation');
+    return list;
+  }
+  function mutableListOf(h) {
+    var list = listOf(h);
+    if (h[K_GUARD] === GUARD_IMMUTABLE) throw new TypeError("Can't modify immutable headers.");
+    return list;
+  }
+  function listHas(list, name) {
+    for (var i = 0; i < list.length; i += 2) if (list[i] === name) return true;
+    return false;
+  }
+  function listGet(list, name) {
+    var out = null;
+    for (var i = 0; i < list.length; i += 2) {
+      if (list[i] === name) out = out === null ? list[i + 1] : out + ', ' + list[i + 1];
+    }
+    return out;
+  }
+  function listAppend(list, name, value) {
+    list[list.length] = name;
+    list[list.length] = value;
+  }
+  // Removes every `name`; when `value` is given, puts it where the first was.
+  function listReplace(list, name, value) {
+    var w = 0;
+    var placed = value === undefined;
+    for (var i = 0; i < list.length; i += 2) {
+      if (list[i] === name) {
+        if (placed) continue;
+        placed = true;
+        list[w] = name;
+        list[w + 1] = value;
+      } else {
+        list[w] = list[i];
+        list[w + 1] = list[i + 1];
+      }
+      w += 2;
+    }
+    list.length = w;
+    if (!placed) listAppend(list, name, value);
+  }
+  // The Fetch spec's "sort and combine": by name, values joined with ', ',
+  // except set-cookie, whose values stay one entry each.
+  function sortAndCombine(list) {
+    var names = [];
+    var out = [];
+    var i;
+    for (i = 0; i < list.length; i += 2) names[names.length] = list[i];
+    names.sort();
+    for (i = 0; i < names.length; i++) {
+      var name = names[i];
+      if (i > 0 && names[i - 1] === name) continue;
+      if (name === 'set-cookie') {
+        for (var j = 0; j < list.length; j += 2) if (list[j] === name) out[out.length] = [name, list[j + 1]];
+      } else {
+        out[out.length] = [name, listGet(list, name)];
+      }
+    }
+    return out;
+  }
+
+  function appendPair(list, pair) {
+    if (!isObject(pair) || pair.length !== 2) {
+      throw new TypeError('Each header pair must be a sequence of exactly two items.');
+    }
+    listAppend(list, headerName(pair[0]), headerValue(pair[1]));
+  }
+  function fillHeaders(list, init) {
+    var i;
+    if (init instanceof Headers) {
+      var src = listOf(init);
+      for (i = 0; i < src.length; i++) list[i] = src[i];
+    } else if (!isObject(init)) {
+      throw new TypeError('Headers: init must be an object, an array of pairs or a Headers.');
+    } else if (isArray(init)) {
+      for (i = 0; i < init.length; i++) appendPair(list, init[i]);
+    } else if (iteratorSymbol !== null && typeof init[iteratorSymbol] === 'function') {
+      var pairs = listFromIterable(init);
+      for (i = 0; i < pairs.length; i++) appendPair(list, pairs[i]);
+    } else {
+      var keys = objectKeys(init);
+      for (i = 0; i < keys.length; i++) listAppend(list, headerName(keys[i]), headerValue(init[keys[i]]));
+    }
+  }
+
+  function Headers(init) {
+    if (!(this instanceof Headers)) throw new TypeError("Failed to construct 'Headers': Please use the 'new' operator.");
+    var list = [];
+    if (init !== undefined && init !== null) fillHeaders(list, init);
+    this[K_LIST] = list;
+    this[K_GUARD] = GUARD_NONE;
+  }
+  var HeadersPrototype = Headers.prototype;
+
+  function copyHeaders(h, guard) {
+    return makeHeaders(listOf(h).slice(0), guard);
+  }
+
+  var K_ITEMS = slot('items');
+  var K_POS = slot('pos');
+  function HeadersIterator() {
+    throw new TypeError('Illegal constructor');
+  }
+  var HeadersIteratorPrototype = HeadersIterator.prototype;
+  defineMethods(HeadersIteratorPrototype, {
+    next: function next() {
+      var items = this[K_ITEMS];
+      if (!isArray(items)) throw new TypeError('Illegal invocation');
+      var i = this[K_POS];
+      if (i >= items.length) return { value: undefined, done: true };
+      this[K_POS] = i + 1;
+      return { value: items[i], done: false };
+    }
+  });
+  if (iteratorSymbol !== null) {
+    defineHidden(HeadersIteratorPrototype, iteratorSymbol, function () {
+      return this;
+    });
+  }
+  defineTag(HeadersIteratorPrototype, 'Headers Iterator');
+
+  // which: 0 names, 1 values, 2 [name, value] pairs (a snapshot).
+  function headersIterator(h, which) {
+    var entries = sortAndCombine(listOf(h));
+    if (which !== 2) {
+      for (var i = 0; i < entries.length; i++) entries[i] = entries[i][which];
+    }
+    var it = createObject(HeadersIteratorPrototype);
+    it[K_ITEMS] = entries;
+    it[K_POS] = 0;
+    return it;
+  }
+
+  function headersEntries() {
+    return headersIterator(this, 2);
+  }
+  defineMethods(HeadersPrototype, {
+    append: function append(name, value) {
+      listAppend(mutableListOf(this), headerName(name), headerValue(value));
+    },
+    set: function set(name, value) {
+      listReplace(mutableListOf(this), headerName(name), headerValue(value));
+    },
+    'delete': function (name) {
+      listReplace(mutableListOf(this), headerName(name), undefined);
+    },
+    get: function get(name) {
+      return listGet(listOf(this), headerName(name));
+    },
+    has: function has(name) {
+      return listHas(listOf(this), headerName(name));
+    },
+    getSetCookie: function getSetCookie() {
+      var list = listOf(this);
+      var out = [];
+      for (var i = 0; i < list.length; i += 2) if (list[i] === 'set-cookie') out[out.length] = list[i + 1];
+      return out;
+    },
+    forEach: function forEach(callback, thisArg) {
+      if (typeof callback !== 'function') throw new TypeError('Headers.forEach: callback is not a function');
+      var entries = sortAndCombine(listOf(this));
+      for (var i = 0; i < entries.length; i++) fnCall(callback, thisArg, entries[i][1], entries[i][0], this);
+    },
+    keys: function keys() {
+      return headersIterator(this, 0);
+    },
+    values: function values() {
+      return headersIterator(this, 1);
+    },
+    entries: headersEntries
+  });
+  if (iteratorSymbol !== null) defineHidden(HeadersPrototype, iteratorSymbol, headersEntries);
+  defineTag(HeadersPrototype, 'Headers');
+
+  // ---------------------------------------------------------------------
+  // Bodies: always fully buffered, a Uint8Array or null, readable once.
+  var K_BODY = slot('body');
+  var K_USED = slot('used');
+  var K_HEADERS = slot('headers');
+  var K_URL = slot('url');
+  var TEXT_PLAIN = 'text/plain;charset=UTF-8';
+  var BODY_USED = 'Body has already been used.';
+
+  function isArrayBuffer(x) {
+    return x instanceof ArrayBuffer || fnCall(objectToString, x) === '[object ArrayBuffer]';
+  }
+  function copyOf(view) {
+    var out = new Uint8(view.byteLength);
+    out.set(view);
+    return out;
+  }
+  // Copies, like the Fetch spec: later changes to the caller's buffer must
+  // not change a body already handed over.
+  function extractBody(init) {
+    if (isObject(init)) {
+      if (isArrayBuffer(init)) return copyOf(new Uint8(init));
+      if (isView(init)) return copyOf(new Uint8(init.buffer, init.byteOffset, init.byteLength));
+    }
+    return encoder.encode(String(init));
+  }
+  function isTextBody(init) {
+    return !(isObject(init) && (isArrayBuffer(init) || isView(init)));
+  }
+
+  function bodyOwner(obj) {
+    if (!(obj instanceof Request || obj instanceof Response) || obj[K_BODY] === undefined) {
+      throw new TypeError('Illegal invocation');
+    }
+    return obj;
+  }
+  function takeBody(obj) {
+    var body = obj[K_BODY];
+    if (body === null) return null;
+    if (obj[K_USED]) throw new TypeError(BODY_USED);
+    obj[K_USED] = true;
+    return body;
+  }
+
+  var bodyMethods = {
+    text: function text() {
+      var bytes;
+      try {
+        bytes = takeBody(bodyOwner(this));
+      } catch (e) {
+        return rejectedPromise(e);
+      }
+      return fulfilledPromise(bytes === null ? '' : decoder.decode(bytes));
+    },
+    json: function json() {
+      try {
+        var bytes = takeBody(bodyOwner(this));
+        return fulfilledPromise(jsonParse(bytes === null ? '' : decoder.decode(bytes)));
+      } catch (e) {
+        return rejectedPromise(e);
+      }
+    },
+    arrayBuffer: function arrayBuffer() {
+      var bytes;
+      try {
+        bytes = takeBody(bodyOwner(this));
+      } catch (e) {
+        return rejectedPromise(e);
+      }
+      return fulfilledPromise(bytes === null ? new ArrayBuffer(0) : copyOf(bytes).buffer);
+    },
+    bytes: function bytes() {
+      var b;
+      try {
+        b = takeBody(bodyOwner(this));
+      } catch (e) {
+        return rejectedPromise(e);
+      }
+      return fulfilledPromise(b === null ? new Uint8(0) : copyOf(b));
+    }
+  };
+  // `body` is the buffered bytes (no streams here): enough for the common
+  // `new Response(other.body, other)` pass-through.
+  var bodyGetters = {
+    body: function () {
+      return bodyOwner(this)[K_BODY];
+    },
+    bodyUsed: function () {
+      return bodyOwner(this)[K_USED] === true;
+    },
+    headers: function () {
+      return bodyOwner(this)[K_HEADERS];
+    },
+    url: function () {
+      return bodyOwner(this)[K_URL];
+    }
+  };
+
+  // ---------------------------------------------------------------------
+  // Request
+  var K_METHOD = slot('method');
+  var NORMALIZED_METHODS = { DELETE: true, GET: true, HEAD: true, OPTIONS: true, POST: true, PUT: true };
+  var URL_SCHEME = /^[A-Za-z][A-Za-z0-9+.\-]*:/;
+  var HTTP_AUTHORITY = /^(https?:\/\/)([^\/?#]*)(.*)$/i;
+
+  function normalizeMethod(method) {
+    method = String(method);
+    if (!TOKEN.test(method)) throw new TypeError('Invalid HTTP method: ' + method);
+    var upper = method.toUpperCase();
+    return NORMALIZED_METHODS[upper] === true ? upper : method;
+  }
+
+  // No URL parser in Duktape: require an absolute URL, lower-case the
+  // scheme and host of http(s) URLs and give them a path, as a parser would.
+  function normalizeUrl(input) {
+    var url = String(input);
+    // Fast path, no regular expression: an http(s) URL already in normal form.
+    var start = url.lastIndexOf('https://', 0) === 0 ? 8 : url.lastIndexOf('http://', 0) === 0 ? 7 : 0;
+    if (start > 0) {
+      var slash = url.indexOf('/', start);
+      var authority = slash < 0 ? '' : url.substring(start, slash);
+      if (slash > start && authority.indexOf('?') < 0 && authority.indexOf('#') < 0 && authority.indexOf('@') < 0 &&
+          authority === authority.toLowerCase()) {
+        return url;
+      }
+    }
+    if (!URL_SCHEME.test(url)) throw new TypeError('Invalid URL: ' + url);
+    var m = HTTP_AUTHORITY.exec(url);
+    if (m !== null) {
+      var authority = m[2].indexOf('@') < 0 ? m[2].toLowerCase() : m[2];
+      var rest = m[3].charAt(0) === '/' ? m[3] : '/' + m[3];
+      url = m[1].toLowerCase() + authority + rest;
+    }
+    return url;
+  }
+
+  function initRequest(r, method, url, headers, body) {
+    r[K_METHOD] = method;
+    r[K_URL] = url;
+    r[K_HEADERS] = headers;
+    r[K_BODY] = body;
+    return r;
+  }
+
+  function Request(input, init) {
+    if (!(this instanceof Request)) throw new TypeError("Failed to construct 'Request': Please use the 'new' operator.");
+    var src = input instanceof Request && input[K_BODY] !== undefined ? input : null;
+    var method = src !== null ? src[K_METHOD] : 'GET';
+    var url = src !== null ? src[K_URL] : normalizeUrl(input);
+    var headers = null;
+    var body = null;
+    var contentType = null;
+    var fromSource = false;
+    if (init !== undefined && init !== null) {
+      if (typeof init !== 'object') throw new TypeError("Failed to construct 'Request': init must be an object.");
+      if (init.method !== undefined) method = normalizeMethod(init.method);
+      if (init.headers !== undefined) headers = new Headers(init.headers);
+      var b = init.body;
+      if (b !== undefined && b !== null) {
+        body = extractBody(b);
+        if (isTextBody(b)) contentType = TEXT_PLAIN;
+      }
+    }
+    if (body === null && src !== null && src[K_BODY] !== null) {
+      if (src[K_USED]) throw new TypeError('Cannot construct a Request with a Request object that has already been used.');
+      body = src[K_BODY];
+      fromSource = true;
+    }
+    if (body !== null && (method === 'GET' || method === 'HEAD')) {
+      throw new TypeError('Request with a GET or HEAD method cannot have a body.');
+    }
+    if (headers === null) headers = src !== null ? copyHeaders(src[K_HEADERS], GUARD_NONE) : makeHeaders([], GUARD_NONE);
+    var list = headers[K_LIST];
+    if (contentType !== null && !listHas(list, 'content-type')) listAppend(list, 'content-type', contentType);
+    if (fromSource) src[K_USED] = true; // the body moves to the new Request
+    initRequest(this, method, url, headers, body);
+  }
+  var RequestPrototype = Request.prototype;
+  // Defaults live on the prototype: fewer property writes per object.
+  RequestPrototype[K_USED] = false;
+  defineMethods(RequestPrototype, bodyMethods);
+  defineGetters(RequestPrototype, bodyGetters);
+  defineGetters(RequestPrototype, {
+    method: function () {
+      return bodyOwner(this)[K_METHOD];
+    },
+    redirect: function () {
+      return 'follow';
+    }
+  });
+  defineMethods(RequestPrototype, {
+    clone: function clone() {
+      var r = bodyOwner(this);
+      if (r[K_USED]) throw new TypeError(BODY_USED);
+      var h = r[K_HEADERS];
+      return initRequest(createObject(RequestPrototype), r[K_METHOD], r[K_URL], copyHeaders(h, h[K_GUARD]), r[K_BODY]);
+    }
+  });
+  defineTag(RequestPrototype, 'Request');
+
+  // ---------------------------------------------------------------------
+  // Response
+  var K_STATUS = slot('status');
+  var K_STATUS_TEXT = slot('statusText');
+  var K_TYPE = slot('type');
+  var BAD_STATUS_TEXT = /[\r\n]/;
+  var REDIRECT_STATUSES = { 301: true, 302: true, 303: true, 307: true, 308: true };
+
+  function setResponse(r, status, statusText, headers, body, type, url) {
+    r[K_STATUS] = status;
+    r[K_STATUS_TEXT] = statusText;
+    r[K_HEADERS] = headers;
+    r[K_BODY] = body;
+    if (type !== 'default') r[K_TYPE] = type;
+    if (url !== '') r[K_URL] = url;
+    return r;
+  }
+
+  function initResponse(r, body, contentType, init) {
+    var status = 200;
+    var statusText = '';
+    var headers = null;
+    if (init !== undefined && init !== null) {
+      if (typeof init !== 'object') throw new TypeError("Failed to construct 'Response': init must be an object.");
+      if (init.status !== undefined) {
+        status = Number(init.status);
+        status = status < 0 ? Math.ceil(status) : Math.floor(status);
+        if (!(status >= 200 && status <= 599)) {
+          throw new RangeError('Responses may only be constructed with status codes in the range 200 to 599, inclusive.');
+        }
+      }
+      if (init.statusText !== undefined) {
+        statusText = String(init.statusText);
+        if (BAD_STATUS_TEXT.test(statusText)) throw new TypeError('Invalid statusText.');
+      }
+      if (init.headers !== undefined && init.headers !== null) headers = new Headers(init.headers);
+    }
+    if (headers === null) headers = makeHeaders([], GUARD_NONE);
+    if (body !== null && (status === 204 || status === 205 || status === 304)) {
+      throw new TypeError('Response with null body status cannot have body');
+    }
+    var list = headers[K_LIST];
+    if (contentType !== null && !listHas(list, 'content-type')) listAppend(list, 'content-type', contentType);
+    return setResponse(r, status, statusText, headers, body, 'default', '');
+  }
+
+  function Response(body, init) {
+    if (!(this instanceof Response)) throw new TypeError("Failed to construct 'Response': Please use the 'new' operator.");
+    var bytes = null;
+    var contentType = null;
+    if (body !== undefined && body !== null) {
+      bytes = extractBody(body);
+      if (isTextBody(body)) contentType = TEXT_PLAIN;
+    }
+    initResponse(this, bytes, contentType, init);
+  }
+  var ResponsePrototype = Response.prototype;
+  ResponsePrototype[K_USED] = false;
+  ResponsePrototype[K_TYPE] = 'default';
+  ResponsePrototype[K_URL] = '';
+  defineMethods(ResponsePrototype, bodyMethods);
+  defineGetters(ResponsePrototype, bodyGetters);
+  defineGetters(ResponsePrototype, {
+    status: function () {
+      return bodyOwner(this)[K_STATUS];
+    },
+    statusText: function () {
+      return bodyOwner(this)[K_STATUS_TEXT];
+    },
+    ok: function () {
+      var s = bodyOwner(this)[K_STATUS];
+      return s >= 200 && s <= 299;
+    },
+    type: function () {
+      return bodyOwner(this)[K_TYPE];
+    },
+    redirected: function () {
+      bodyOwner(this);
+      return false;
+    }
+  });
+  defineMethods(ResponsePrototype, {
+    clone: function clone() {
+      var r = bodyOwner(this);
+      if (r[K_USED]) throw new TypeError(BODY_USED);
+      var h = r[K_HEADERS];
+      return setResponse(createObject(ResponsePrototype), r[K_STATUS], r[K_STATUS_TEXT],
+        copyHeaders(h, h[K_GUARD]), r[K_BODY], r[K_TYPE], r[K_URL]);
+    }
+  });
+  defineMethods(Response, {
+    json: function json(data, init) {
+      var text = jsonStringify(data);
+      if (typeof text !== 'string') throw new TypeError('Response.json: the value is not JSON-serializable.');
+      return initResponse(createObject(ResponsePrototype), encoder.encode(text), 'application/json', init);
+    },
+    redirect: function redirect(url, status) {
+      status = status === undefined ? 302 : Number(status);
+      if (REDIRECT_STATUSES[status] !== true) throw new RangeError('Invalid redirect status code: ' + status);
+      var headers = makeHeaders(['location', normalizeUrl(url)], GUARD_IMMUTABLE);
+      return setResponse(createObject(ResponsePrototype), status, '', headers, null, 'default', '');
+    },
+    error: function error() {
+      return setResponse(createObject(ResponsePrototype), 0, '', makeHeaders([], GUARD_IMMUTABLE), null, 'error', '');
+    }
+  });
+  defineTag(ResponsePrototype, 'Response');
+
+  // ---------------------------------------------------------------------
+  // Errors and console.
+  function errorMessage(err) {
+    try {
+      return String(err !== null && err !== undefined && err.message !== undefined ? err.message : err);
+    } catch (e) {
+      return 'Uncaught exception (its message could not be read)';
+    }
+  }
+  function errorStack(err) {
+    try {
+      var stack = isObject(err) ? err.stack : undefined;
+      return typeof stack === 'string' ? stack : '';
+    } catch (e) {
+      return '';
+    }
+  }
+
+  // Used in messages: 'undefined', 'a string', 'an object', ...
+  function describeValue(v) {
+    if (v === null) return 'null';
+    var t = typeof v;
+    if (t === 'undefined') return 'undefined';
+    if (t === 'object') {
+      if (isArray(v)) return 'an array';
+      if (v instanceof Request) return 'a Request';
+      return 'an object';
+    }
+    return 'a ' + t;
+  }
+
+  function formatLogValue(v) {
+    var t = typeof v;
+    if (t === 'string') return v;
+    if (t === 'function') return '[Function' + (v.name ? ': ' + v.name : ' (anonymous)') + ']';
+    if (t !== 'object' || v === null) return safeString(v);
+    try {
+      if (v instanceof Error) {
+        var stack = errorStack(v);
+        return stack !== '' ? stack : String(v);
+      }
+      var json = jsonStringify(v);
+      if (typeof json === 'string') return json;
+    } catch (e) {
+      // cyclic, or a throwing toJSON: fall back to String()
+    }
+    return safeString(v);
+  }
+
+  function hostLog(level, text) {
+    try {
+      host.log(level, current, text);
+    } catch (e) {
+      // a refused log line (size, rate) must not become the tenant's exception
+    }
+  }
+  function logError(prefix, err) {
+    var stack = errorStack(err);
+    hostLog('error', prefix + (stack !== '' ? stack : errorMessage(err)));
+  }
+
+  function consoleMethod(level) {
+    return function () {
+      var text = '';
+      for (var i = 0; i < arguments.length; i++) text += (i > 0 ? ' ' : '') + formatLogValue(arguments[i]);
+      hostLog(level, text);
+    };
+  }
+  var console = {
+    log: consoleMethod('log'),
+    info: consoleMethod('info'),
+    warn: consoleMethod('warn'),
+    error: consoleMethod('error'),
+    debug: consoleMethod('debug')
+  };
+
+  // ---------------------------------------------------------------------
+  // Requests in flight. `live` maps a request id to its record; a record
+  // leaves the table when the request is answered, and only a record still
+  // in the table can answer, so each id gets exactly one respond or fail
+  // even if tenant code gets hold of a record or of one of our callbacks.
+  var live = createObject(null);
+  var NO_HANDLER = 'No fetch handler: use module.exports = { fetch(request, env, ctx) { ... } } or addEventListener("fetch", ...)';
+
+  function finishRequest(st) {
+    if (live[st.id] !== st) return false;
+    delete live[st.id];
+    return true;
+  }
+
+  function failRequest(st, kind, message, stack) {
+    if (!finishRequest(st)) return;
+    try {
+      host.fail(st.id, kind, message, stack);
+    } catch (e) {
+      hostLog('error', 'wfp runtime: host.fail refused: ' + errorMessage(e));
+    }
+  }
+
+  function failWithException(st, err) {
+    failRequest(st, 'exception', errorMessage(err), errorStack(err));
+  }
+
+  function respondRequest(st, value) {
+    if (live[st.id] !== st) return;
+    if (!(value instanceof Response) || value[K_STATUS] === undefined) {
+      failRequest(st, 'bad_response', 'The fetch handler returned ' + describeValue(value) + ' instead of a Response.', '');
+      return;
+    }
+    if (value[K_TYPE] === 'error') {
+      failRequest(st, 'bad_response', 'The fetch handler returned Response.error() instead of a Response.', '');
+      return;
+    }
+    var status, statusText, pairs, body;
+    try {
+      status = value[K_STATUS];
+      statusText = value[K_STATUS_TEXT];
+      pairs = headersToHost(listOf(value[K_HEADERS]));
+      body = takeBody(value);
+    } catch (e) {
+      failWithException(st, e);
+      return;
+    }
+    if (!finishRequest(st)) return;
+    try {
+      host.respond(st.id, status, statusText, pairs, body);
+    } catch (e) {
+      hostLog('error', 'wfp runtime: host.respond refused: ' + errorMessage(e));
+    }
+  }
+
+  function onHandlerSettled(st, value, rejected) {
+    if (rejected) failWithException(st, value);
+    else respondRequest(st, value);
+  }
+
+  // The handler's result: a Response now, or anything that becomes one.
+  function awaitResult(st, result) {
+    if (result instanceof Response) {
+      respondRequest(st, result);
+      return;
+    }
+    whenSettled(toPromise(result), onHandlerSettled, st);
+  }
+
+  function onWaitUntilSettled(unused, value, rejected) {
+    if (rejected) logError('Uncaught (in waitUntil) ', value);
+  }
+  function waitUntil(promise) {
+    whenSettled(toPromise(promise), onWaitUntilSettled, null);
+  }
+  function passThroughOnException() {
+    // There is no origin to fall back to: an exception still fails the request.
+  }
+
+  function ExecutionContext() {
+    throw new TypeError('Illegal constructor');
+  }
+  defineMethods(ExecutionContext.prototype, { waitUntil: waitUntil, passThroughOnException: passThroughOnException });
+  function makeExecutionContext(args) {
+    var ctx = createObject(ExecutionContext.prototype);
+    ctx.args = args;
+    return ctx;
+  }
+
+  var K_EVENT = slot('event');
+  function FetchEvent() {
+    throw new TypeError('Illegal constructor');
+  }
+  defineMethods(FetchEvent.prototype, {
+    respondWith: function respondWith(response) {
+      var st = this instanceof FetchEvent ? this[K_EVENT] : undefined;
+      if (!isObject(st)) throw new TypeError('Illegal invocation');
+      if (st.responded) throw new TypeError('FetchEvent.respondWith() has already been called; it can be called at most once.');
+      if (!st.dispatching) throw new TypeError('FetchEvent.respondWith() must be called synchronously from the event listener.');
+      st.responded = true;
+      st.result = response;
+    },
+    waitUntil: waitUntil,
+    passThroughOnException: passThroughOnException
+  });
+  defineTag(FetchEvent.prototype, 'FetchEvent');
+
+  // ---------------------------------------------------------------------
+  // Script formats and the fetch handler.
+  var format = null;
+  var env = null;
+  var moduleObject = null;
+  var handlerFn = null;
+  var handlerThis;
+  var fetchListeners = [];
+
+  function addEventListener(type, listener) {
+    if (String(type) !== 'fetch' || !isObject(listener)) return;
+    for (var i = 0; i < fetchListeners.length; i++) if (fetchListeners[i] === listener) return;
+    fetchListeners[fetchListeners.length] = listener;
+  }
+  function removeEventListener(type, listener) {
+    if (String(type) !== 'fetch') return;
+    for (var i = 0; i < fetchListeners.length; i++) {
+      if (fetchListeners[i] === listener) {
+        fetchListeners.splice(i, 1);
+        return;
+      }
+    }
+  }
+
+  function dispatchFetchEvent(st, request) {
+    var event = createObject(FetchEvent.prototype);
+    defineProperty(event, 'type', { value: 'fetch', enumerable: true });
+    defineProperty(event, 'request', { value: request, enumerable: true });
+    event[K_EVENT] = st;
+    var listeners = fetchListeners.slice(0);
+    st.dispatching = true;
+    try {
+      for (var i = 0; i < listeners.length; i++) {
+        var l = listeners[i];
+        if (typeof l === 'function') fnCall(l, global, event);
+        else fnCall(l.handleEvent, l, event);
+      }
+    } finally {
+      st.dispatching = false;
+    }
+  }
+
+  function handle(reqId, method, url, headers, body, argsJson) {
+    if (live[reqId] !== undefined) throw new Error('wfp runtime: request ' + reqId + ' is already running');
+    var st = { id: reqId, dispatching: false, responded: false, result: undefined };
+    live[reqId] = st;
+    var saved = current;
+    current = reqId;
+    try {
+      var request = initRequest(createObject(RequestPrototype), String(method), String(url),
+        headersFromHost(headers, GUARD_IMMUTABLE), isObject(body) ? body : null);
+      if (format === 'commonjs' && handlerFn !== null) {
+        var ctx = makeExecutionContext(typeof argsJson === 'string' && argsJson !== '' ? jsonParse(argsJson) : undefined);
+        awaitResult(st, fnCall(handlerFn, handlerThis, request, env, ctx));
+      } else if (format === 'service-worker' && fetchListeners.length > 0) {
+        dispatchFetchEvent(st, request);
+        if (!st.responded) failRequest(st, 'no_handler', 'The fetch handler did not call respondWith().', '');
+        else awaitResult(st, st.result);
+      } else {
+        failRequest(st, 'no_handler', NO_HANDLER, '');
+      }
+    } catch (e) {
+      failWithException(st, e);
+    }
+    current = saved;
+  }
+
+  // ---------------------------------------------------------------------
+  // Bindings.
+  var pendingSubrequests = createObject(null); // subId → {promise, context, url}
+
+  function dispatchFetch(bindingName, scriptName, argsJson, input, init) {
+    var promise = newPromise();
+    try {
+      if (current === null || current === undefined) {
+        throw new Error('Disallowed operation called within global scope: dispatch fetch() is only possible while handling a request.');
+      }
+      var request = new Request(input, init);
+      var body = takeBody(request);
+      var subId = host.subrequest(current, bindingName, scriptName, argsJson, request[K_METHOD], request[K_URL],
+        headersToHost(request[K_HEADERS][K_LIST]), body);
+      pendingSubrequests[subId] = { promise: promise, context: current, url: request[K_URL] };
+    } catch (e) {
+      settle(promise, REJECTED, e);
+    }
+    return promise;
+  }
+
+  function makeDispatchBinding(bindingName) {
+    return {
+      get: function get(name, args, options) {
+        if (typeof name !== 'string') throw new TypeError('The name of the worker must be a string.');
+        var argsJson = '';
+        if (args !== undefined) {
+          var json = jsonStringify(args);
+          if (typeof json === 'string') argsJson = json;
+        }
+        // options ({limits, outbound}) have no channel to the host yet.
+        return {
+          fetch: function fetch(input, init) {
+            return dispatchFetch(bindingName, name, argsJson, input, init);
+          }
+        };
+      }
+    };
+  }
+
+  function serviceBindingFetch() {
+    return rejectedPromise(new TypeError('Service bindings are not available yet'));
+  }
+
+  function bindingValue(b) {
+    switch (b.type) {
+      case 'plain_text':
+      case 'secret_text':
+        return String(b.text);
+      case 'json':
+        return typeof b.text === 'string' ? jsonParse(b.text) : b.json;
+      case 'dispatch_namespace':
+        return makeDispatchBinding(String(b.name));
+      case 'service':
+        return { fetch: serviceBindingFetch };
+      default:
+        throw new TypeError('Unknown binding type: ' + b.type);
+    }
+  }
+
+  function defineValue(obj, name, value) {
+    defineProperty(obj, name, { value: value, writable: true, enumerable: true, configurable: true });
+  }
+
+  function prepare(fmt, bindings) {
+    if (fmt !== 'service-worker' && fmt !== 'commonjs') throw new TypeError('Unknown script format: ' + fmt);
+    format = fmt;
+    env = {};
+    var list = isArray(bindings) ? bindings : [];
+    for (var i = 0; i < list.length; i++) {
+      var name = String(list[i].name);
+      var value = bindingValue(list[i]);
+      defineValue(env, name, value);
+      if (fmt === 'service-worker') defineValue(global, name, value);
+    }
+    if (fmt === 'commonjs') {
+      moduleObject = { exports: {} };
+      defineValue(global, 'module', moduleObject);
+      defineValue(global, 'exports', moduleObject.exports);
+    }
+  }
+
+  function finish() {
+    handlerFn = null;
+    handlerThis = undefined;
+    try {
+      if (format === 'commonjs') {
+        var exp = moduleObject.exports;
+        if (isObject(exp)) {
+          if (typeof exp.fetch === 'function') {
+            handlerFn = exp.fetch;
+            handlerThis = exp;
+          } else if (isObject(exp['default']) && typeof exp['default'].fetch === 'function') {
+            handlerThis = exp['default'];
+            handlerFn = handlerThis.fetch;
+          }
+        }
+        return handlerFn !== null ? '' : NO_HANDLER;
+      }
+      if (format === 'service-worker') return fetchListeners.length > 0 ? '' : NO_HANDLER;
+      return 'prepare() was not called';
+    } catch (e) {
+      return 'Could not read the fetch handler: ' + errorMessage(e);
+    }
+  }
+
+  function subResolve(subId, status, statusText, headers, body) {
+    var entry = pendingSubrequests[subId];
+    if (entry === undefined) return false;
+    delete pendingSubrequests[subId];
+    var saved = current;
+    current = entry.context;
+    var response = setResponse(createObject(ResponsePrototype), status, String(statusText),
+      headersFromHost(headers, GUARD_IMMUTABLE), isObject(body) ? body : null, 'default', entry.url);
+    settle(entry.promise, FULFILLED, response);
+    current = saved;
+    return true;
+  }
+
+  function subReject(subId, message) {
+    var entry = pendingSubrequests[subId];
+    if (entry === undefined) return false;
+    delete pendingSubrequests[subId];
+    var saved = current;
+    current = entry.context;
+    settle(entry.promise, REJECTED, new Error(String(message)));
+    current = saved;
+    return true;
+  }
+
+  // ---------------------------------------------------------------------
+  // Globals.
+  function defineGlobal(name, value) {
+    defineHidden(global, name, value);
+  }
+  defineGlobal('Promise', Promise);
+  defineGlobal('queueMicrotask', queueMicrotask);
+  defineGlobal('Headers', Headers);
+  defineGlobal('Request', Request);
+  defineGlobal('Response', Response);
+  defineGlobal('console', console);
+  defineGlobal('addEventListener', addEventListener);
+  defineGlobal('removeEventListener', removeEventListener);
+  if (global.self === undefined) defineGlobal('self', global);
+  if (typeof global.AggregateError !== 'function') defineGlobal('AggregateError', AggregateErrorCtor);
+
+  var wfp = {
+    prepare: prepare,
+    finish: finish,
+    handle: handle,
+    subResolve: subResolve,
+    subReject: subReject,
+    drain: drain
+  };
+  defineProperty(wfp, 'current', {
+    get: function () {
+      return current;
+    },
+    set: function (v) {
+      current = v;
+    },
+    enumerable: true
+  });
+  defineGlobal('__wfp', wfp);
+}(typeof globalThis === 'object' && globalThis !== null ? globalThis : this));

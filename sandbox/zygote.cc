@@ -1,0 +1,206 @@
+// The zygote and the start of every locked child. The zygote is forked by
+// the supervisor at start-up, before any channel or tenant exists; it
+// holds a Duktape heap with the runtime prelude already evaluated and only
+// forks: a new sandbox inherits that image copy-on-write, so a cold start
+// costs loading bytecode, not building a runtime. It trusts the supervisor
+// (its only peer) but checks every request's shape anyway.
+#include <bsd/unistd.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "ipc/channel.h"
+#include "ipc/log.h"
+#include "sandbox/child.h"
+#include "sandbox/host.h"
+#include "sandbox/seccomp_policy.h"
+
+namespace wfp {
+
+void run_worker_loop(Role role, Channel& ch, size_t memory_bytes,
+                     std::unique_ptr<WorkerHeap> preloaded);
+
+namespace {
+
+// Receives one SpawnRequest and its two fds. Returns false on EOF or a
+// malformed message (the caller stops: the supervisor is gone or broken).
+bool recv_spawn(int fd, SpawnRequest& req, int fds[2]) {
+  char cbuf[CMSG_SPACE(2 * sizeof(int))];
+  iovec iov{&req, sizeof req};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cbuf;
+  mh.msg_controllen = sizeof cbuf;
+  ssize_t n;
+  do n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0) return false;
+  int got = 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+      int* p = (int*)CMSG_DATA(c);
+      for (int i = 0; i < count; i++) {
+        if (got < 2) fds[got++] = p[i];
+        else close(p[i]);
+      }
+    }
+  }
+  bool ok = n == (ssize_t)sizeof req && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) && got == 2 &&
+            req.magic == kZygoteMagic &&
+            (req.role == (uint8_t)Role::dispatcher || req.role == (uint8_t)Role::sandbox ||
+             req.role == (uint8_t)Role::compiler);
+  if (!ok) {
+    for (int i = 0; i < got; i++) close(fds[i]);
+    return false;
+  }
+  req.title[sizeof req.title - 1] = '\0';
+  return true;
+}
+
+void report(int fd, ZygoteReportKind kind, uint32_t seq, int32_t pid, int32_t value) {
+  ZygoteReport r{kZygoteMagic, kind, seq, pid, value};
+  ssize_t n;
+  do n = send(fd, &r, sizeof r, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+}
+
+void set_limit(int resource, rlim_t value, const char* name) {
+  rlimit rl{value, value};
+  if (setrlimit(resource, &rl) != 0) {
+    std::string call = std::string("setrlimit(") + name + ")";
+    log_syscall_failure("lockdown", call.c_str(), errno);
+    _exit(71);
+  }
+}
+
+}  // namespace
+
+int zygote_main(int ctl_fd) {
+  log_set_role("zygote");
+  setproctitle("zygote");
+  // The zygote dies with the supervisor, and its children die with it.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  prctl(PR_SET_DUMPABLE, 0);
+
+  // Build the runtime image once; children inherit it.
+  std::unique_ptr<WorkerHeap> image;
+  try {
+    image = std::make_unique<WorkerHeap>(nullptr);
+  } catch (const std::exception& e) {
+    logf(LogLevel::error, "cannot build the runtime image: %s", e.what());
+    return 70;
+  }
+
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) {
+    log_syscall_failure("zygote", "signalfd(SIGCHLD)", errno);
+    return 71;
+  }
+
+  for (;;) {
+    pollfd p[2] = {{ctl_fd, POLLIN, 0}, {sfd, POLLIN, 0}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      log_syscall_failure("zygote", "poll", errno);
+      return 71;
+    }
+    if (p[1].revents) {
+      signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) > 0) {
+      }
+      int status;
+      pid_t pid;
+      while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+        report(ctl_fd, ZygoteReportKind::exited, 0, pid, status);
+    }
+    if (p[0].revents) {
+      SpawnRequest req;
+      int fds[2];
+      if (!recv_spawn(ctl_fd, req, fds)) return 0;  // supervisor gone
+      pid_t pid = fork();
+      if (pid == 0) {
+        sigprocmask(SIG_UNBLOCK, &mask, nullptr);
+        close(sfd);
+        // A sandbox gets the pre-built image; the other roles build their
+        // own heaps (a dispatcher has one per platform worker).
+        std::unique_ptr<WorkerHeap> heap;
+        if (req.role == (uint8_t)Role::sandbox) heap = std::move(image);
+        else image.release();  // the fork's copy: not ours to free
+        close(ctl_fd);
+        child_main(req, fds[0], fds[1], std::move(heap));
+      }
+      int err = pid < 0 ? errno : 0;
+      close(fds[0]);
+      close(fds[1]);
+      report(ctl_fd, ZygoteReportKind::spawned, req.seq, pid < 0 ? -1 : pid, err);
+    }
+  }
+}
+
+// Lock-down, in this order (wfpd(8) documents it): die with the zygote;
+// title; attach the channel; close every other fd (0-2 stay: /dev/null and
+// the journal); rlimits; not dumpable; no new privileges; seccomp. Only
+// then does the loop read a frame, so no tenant byte is seen unlocked.
+[[noreturn]] void child_main(const SpawnRequest& req, int shm_fd, int doorbell_fd,
+                             std::unique_ptr<WorkerHeap> preloaded) {
+  Role role = (Role)req.role;
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() == 1) _exit(0);  // the zygote died before we got here
+  log_set_role(role_name(role));
+  setproctitle("%s", req.title);
+
+  std::string error;
+  auto ch = Channel::attach(shm_fd, doorbell_fd, role, error);
+  if (!ch) {
+    logf(LogLevel::error, "%s", error.c_str());
+    _exit(71);
+  }
+  // Move the doorbell to fd 3 so "every fd but the channel" is one range.
+  int bell = ch->doorbell_fd();
+  if (bell != 3) {
+    if (dup2(bell, 3) < 0) {
+      log_syscall_failure("lockdown", "dup2(doorbell, 3)", errno);
+      _exit(71);
+    }
+    close(bell);
+  }
+  if (syscall(SYS_close_range, 4u, ~0u, 0u) != 0) {
+    log_syscall_failure("lockdown", "close_range(4, ~0)", errno);
+    _exit(71);
+  }
+  size_t memory = (size_t)req.memory_mb << 20;
+  set_limit(RLIMIT_NOFILE, req.nofile ? req.nofile : 8, "NOFILE");
+  set_limit(RLIMIT_NPROC, 0, "NPROC");
+  set_limit(RLIMIT_FSIZE, 0, "FSIZE");
+  set_limit(RLIMIT_CORE, 0, "CORE");
+  if (prctl(PR_SET_DUMPABLE, 0) != 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    log_syscall_failure("lockdown", "prctl(DUMPABLE/NO_NEW_PRIVS)", errno);
+    _exit(71);
+  }
+  if (!seccomp_lock(role, error)) {
+    logf(LogLevel::error, "lockdown: %s", error.c_str());
+    _exit(71);
+  }
+  ch->adopt_doorbell(3);
+  run_worker_loop(role, *ch, memory, std::move(preloaded));
+  _exit(0);
+}
+
+}  // namespace wfp
