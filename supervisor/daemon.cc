@@ -1,0 +1,881 @@
+// The supervisor's core (see daemon.h): children, the broker between the
+// dispatchers and the sandboxes, the public and admin listeners. Runs in
+// wfpd's main process on one libevent loop. Every callback from libevent
+// catches everything: an exception must never unwind into C.
+#include "supervisor/daemon.h"
+
+#include <event2/event.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <thread>
+
+#include "ipc/log.h"
+#include "ipc/wire.h"
+#include "sandbox/host.h"
+#include "supervisor/names.h"
+
+namespace wfp {
+
+struct Daemon::Child {
+  Daemon* daemon = nullptr;
+  uint64_t id = 0;
+  Role role = Role::sandbox;
+  pid_t pid = 0;
+  uint32_t seq = 0;
+  std::unique_ptr<Channel> ch;
+  event* ev = nullptr;
+  std::string title;
+  bool dead = false;
+  int index = 0;            // dispatcher number
+  std::string tenant;       // sandbox: "nsid/name"; empty while spare
+  std::string label;        // sandbox: "ns/name"
+  bool retired = false;     // sandbox: finish in-flight work, take no more
+  int inflight = 0;
+  uint64_t served = 0;
+  Clock::time_point started = Clock::now();
+  Clock::time_point last_used = Clock::now();
+};
+
+struct Daemon::Call {
+  uint64_t id = 0;
+  uint64_t child_id = 0;                   // where it runs
+  std::shared_ptr<HttpExchange> client;    // origin: a public client
+  uint64_t parent_child = 0;               // origin: a subrequest of this child…
+  uint64_t parent_sub = 0;                 // …with this sub id
+  std::string public_id;                   // shown on error pages and in logs
+  int64_t worker_id = 0;                   // dispatcher calls: the platform worker
+  std::string label;                       // what runs, for logs
+  uint32_t depth = 1;
+  event* timer = nullptr;
+};
+
+namespace {
+
+std::string random_hex(size_t bytes) {
+  unsigned char b[32];
+  if (getrandom(b, bytes, 0) != (ssize_t)bytes) memset(b, 0, sizeof b);
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < bytes; i++) {
+    s += hex[b[i] >> 4];
+    s += hex[b[i] & 15];
+  }
+  return s;
+}
+
+std::string describe_status(int status) {
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    const char* name = sigabbrev_np(sig);
+    return std::string("killed by SIG") + (name ? name : std::to_string(sig).c_str());
+  }
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  return "ended";
+}
+
+std::string bindings_json(const std::vector<Binding>& bindings) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const Binding& b : bindings) {
+    nlohmann::json o = {{"type", b.type}, {"name", b.name}};
+    if (b.type == "plain_text" || b.type == "secret_text" || b.type == "json") o["text"] = b.text;
+    if (b.type == "dispatch_namespace") o["namespace"] = b.target_name;
+    if (b.type == "service") o["service"] = b.target_name;
+    arr.push_back(o);
+  }
+  return arr.dump();
+}
+
+// Hop-by-hop headers belong to the client's connection, not to the worker.
+bool hop_by_hop(const std::string& name) {
+  static const char* kHop[] = {"connection", "keep-alive", "te", "transfer-encoding", "upgrade",
+                               "proxy-connection", "trailer"};
+  for (const char* h : kHop)
+    if (strcasecmp(name.c_str(), h) == 0) return true;
+  return false;
+}
+
+struct PublicError {
+  int status;
+  int code;
+  const char* text;
+};
+
+PublicError public_error(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::cpu_limit:
+    case ErrorCode::memory_limit:
+    case ErrorCode::wall_limit:
+      return {503, 1102, "worker exceeded resource limits"};
+    case ErrorCode::process_died: return {502, 1105, "worker process died"};
+    case ErrorCode::overloaded: return {503, 1200, "too many requests queued"};
+    case ErrorCode::loop_limit: return {508, 1019, "loop detected between workers"};
+    default: return {500, 1101, "worker threw an exception"};
+  }
+}
+
+// What a dispatcher sees when a user worker's call fails: the user's own
+// message for exceptions (DESIGN: re-thrown with its message), the Workers
+// string for everything else.
+std::string message_for_caller(ErrorCode code, const std::string& message) {
+  switch (code) {
+    case ErrorCode::exception:
+    case ErrorCode::compile_error:
+    case ErrorCode::no_handler:
+    case ErrorCode::bad_response:
+      return message.empty() ? error_text(code) : message;
+    default: return error_text(code);
+  }
+}
+
+template <class F>
+void guarded(const char* where, F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    logf(LogLevel::error, "%s: %s", where, e.what());
+  } catch (...) {
+    logf(LogLevel::error, "%s: unknown exception", where);
+  }
+}
+
+}  // namespace
+
+Daemon::Daemon(Config config, std::vector<Listener> public_listeners, int admin_fd,
+               std::unique_ptr<Store> store)
+    : config_(std::move(config)),
+      listen_(std::move(public_listeners)),
+      admin_fd_(admin_fd),
+      store_(std::move(store)) {
+  base_ = event_base_new();
+  if (!base_) throw std::runtime_error("event_base_new failed");
+  started_ = Clock::now();
+}
+
+Daemon::~Daemon() {
+  servers_.clear();
+  admin_server_.reset();
+  for (auto& [id, call] : calls_)
+    if (call->timer) event_free(call->timer);
+  for (auto& [id, c] : children_)
+    if (c->ev) event_free(c->ev);
+  children_.clear();
+  zygote_.reset();
+  for (event* e : signal_events_) event_free(e);
+  if (tick_) event_free(tick_);
+  if (base_) event_base_free(base_);
+}
+
+// --- children --------------------------------------------------------------
+
+Daemon::Child* Daemon::spawn_child(Role role, const std::string& title) {
+  if (!zygote_ || !zygote_->alive()) return nullptr;
+  std::string error;
+  auto ch = Channel::create(role, error);
+  if (!ch) {
+    logf(LogLevel::error, "cannot create a channel for %s: %s", title.c_str(), error.c_str());
+    return nullptr;
+  }
+  auto c = std::make_unique<Child>();
+  c->daemon = this;
+  c->id = next_child_id_++;
+  c->role = role;
+  c->seq = next_seq_++;
+  c->title = title;
+  uint32_t memory_mb =
+      role == Role::compiler ? (uint32_t)std::max<int64_t>(config_.memory_mb, 256) : config_.memory_mb;
+  if (!zygote_->spawn(c->seq, role, title, memory_mb, ch->child_shm_fd(), ch->child_doorbell_fd()))
+    return nullptr;
+  // sendmsg duplicated the fds into the zygote; ours are no longer needed.
+  ch->close_child_ends();
+  c->ch = std::move(ch);
+  // The event is freed as soon as the child is marked dead, so it never
+  // fires with a pointer to a child that reap() has freed.
+  c->ev = event_new(base_, c->ch->doorbell_fd(), EV_READ | EV_PERSIST, on_child_event, c.get());
+  event_add(c->ev, nullptr);
+  Child* raw = c.get();
+  child_by_seq_[c->seq] = c->id;
+  children_[c->id] = std::move(c);
+  return raw;
+}
+
+void Daemon::on_child_event(int, short, void* arg) {
+  auto* c = (Child*)arg;
+  Daemon* d = c->daemon;
+  guarded("child channel", [&] { d->child_readable(c); });
+  guarded("reap", [&] { d->reap(); });
+}
+
+void Daemon::child_readable(Child* c) {
+  if (c->dead) return;
+  std::vector<Message> msgs;
+  ChannelStatus st = c->ch->service(msgs);
+  for (Message& m : msgs) {
+    if (c->dead) return;
+    handle_message(c, m);
+  }
+  if (c->dead) return;
+  if (st == ChannelStatus::protocol_error) kill_child(c, "protocol violation: " + c->ch->error());
+  else if (st == ChannelStatus::closed) child_gone(c, "closed its channel");
+}
+
+std::vector<Daemon::Child*> Daemon::live_children(Role role) {
+  std::vector<Child*> out;
+  for (auto& [id, c] : children_)
+    if (c->role == role && !c->dead) out.push_back(c.get());
+  return out;
+}
+
+void Daemon::kill_child(Child* c, const std::string& why) {
+  if (c->dead) return;
+  logf(LogLevel::warn, "killing %s (pid %d): %s", c->title.c_str(), (int)c->pid, why.c_str());
+  if (c->pid > 0) kill(c->pid, SIGKILL);
+  child_gone(c, why);
+}
+
+// Marks a child dead and fails what it was doing; reap() frees it later.
+void Daemon::child_gone(Child* c, const std::string& why) {
+  if (c->dead) return;
+  c->dead = true;
+  if (c->ev) {
+    event_free(c->ev);
+    c->ev = nullptr;
+  }
+  if (c->pid > 0) kill(c->pid, SIGKILL);  // a child that hung up is done either way
+  WFP_LOG(info, "%s (pid %d) is gone: %s", c->title.c_str(), (int)c->pid, why.c_str());
+  std::vector<Call*> failed;
+  for (auto& [id, call] : calls_) {
+    if (call->child_id == c->id) failed.push_back(call.get());
+    if (call->parent_child == c->id) call->parent_child = 0;  // nobody to answer
+  }
+  for (Call* call : failed) finish_call(call, nullptr, ErrorCode::process_died, "", "");
+  if (!c->tenant.empty()) {
+    auto& v = sandboxes_by_tenant_[c->tenant];
+    v.erase(std::remove(v.begin(), v.end(), c->id), v.end());
+    if (v.empty()) sandboxes_by_tenant_.erase(c->tenant);
+  }
+  spares_.erase(std::remove(spares_.begin(), spares_.end(), c->id), spares_.end());
+  if (c->role == Role::compiler) {
+    compiler_id_ = 0;
+    auto pending = std::move(compiles_);
+    compiles_.clear();
+    compile_started_.clear();
+    for (auto& [id, done] : pending) {
+      CompileResult r;
+      r.error = "the compiler stopped (" + why + ") while compiling this script";
+      done(r);
+    }
+  }
+  if (c->role == Role::dispatcher && Clock::now() - c->started < std::chrono::seconds(2))
+    dispatcher_failures_++;
+  graveyard_.push_back(c->id);
+}
+
+void Daemon::reap() {
+  for (uint64_t id : graveyard_) {
+    auto it = children_.find(id);
+    if (it == children_.end()) continue;
+    if (it->second->pid > 0) child_by_pid_.erase(it->second->pid);
+    child_by_seq_.erase(it->second->seq);
+    children_.erase(it);
+  }
+  graveyard_.clear();
+  if (!stopping_) {
+    ensure_dispatchers();
+    ensure_spares();
+  }
+}
+
+void Daemon::on_zygote_spawned(uint32_t seq, pid_t pid, int err) {
+  auto it = child_by_seq_.find(seq);
+  if (it == child_by_seq_.end()) {
+    if (pid > 0) kill(pid, SIGKILL);
+    return;
+  }
+  Child* c = children_[it->second].get();
+  if (pid <= 0) {
+    logf(LogLevel::error, "zygote could not fork %s: %s", c->title.c_str(), strerror(err));
+    child_gone(c, "fork failed");
+    reap();
+    return;
+  }
+  c->pid = pid;
+  child_by_pid_[pid] = c->id;
+  if (c->dead) kill(pid, SIGKILL);
+}
+
+void Daemon::on_zygote_exit(pid_t pid, int status) {
+  if (pid == -1) {
+    logf(LogLevel::error, "the zygote died (%s); exiting so the service manager restarts wfpd",
+         describe_status(status).c_str());
+    stopping_ = true;
+    event_base_loopexit(base_, nullptr);
+    return;
+  }
+  auto it = child_by_pid_.find(pid);
+  if (it == child_by_pid_.end()) return;
+  auto c = children_.find(it->second);
+  if (c != children_.end() && !c->second->dead) {
+    std::string how = describe_status(status);
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+      logf(LogLevel::error, "%s (pid %d) was killed by its seccomp policy", c->second->title.c_str(), (int)pid);
+    child_gone(c->second.get(), how);
+  }
+  child_by_pid_.erase(pid);
+  reap();
+}
+
+void Daemon::handle_message(Child* c, Message& m) {
+  WireReader r(m.payload);
+  switch ((MsgType)m.type) {
+    case MsgType::hello: {
+      std::string build = r.str(64);
+      if (!r.done()) return kill_child(c, "malformed hello");
+      return;
+    }
+    case MsgType::load_result: {
+      uint64_t slot = r.u64();
+      auto code = (ErrorCode)r.u32();
+      std::string message = r.str(8192);
+      if (!r.done()) return kill_child(c, "malformed load_result");
+      if (code == ErrorCode::ok) return;
+      logf(LogLevel::warn, "%s: loading %llu failed: %s", c->title.c_str(), (unsigned long long)slot,
+           message.c_str());
+      if (c->role == Role::sandbox) {
+        // Every request waiting on this sandbox fails with the load error;
+        // the sandbox is never reused.
+        std::vector<Call*> waiting;
+        for (auto& [id, call] : calls_)
+          if (call->child_id == c->id) waiting.push_back(call.get());
+        for (Call* call : waiting) finish_call(call, nullptr, code, message, "");
+        kill_child(c, "failed to load its worker");
+      }
+      return;
+    }
+    case MsgType::response:
+    case MsgType::request_failed: {
+      auto it = calls_.find(m.request_id);
+      // Identity comes from the channel: an answer to a request this child
+      // was not given is a forgery.
+      if (it == calls_.end() || it->second->child_id != c->id)
+        return kill_child(c, "answer for a request it does not hold");
+      Call* call = it->second.get();
+      if ((MsgType)m.type == MsgType::response) {
+        uint32_t status = r.u32();
+        r.str(1024);
+        r.pairs(1000, 256 * 1024);
+        r.str();
+        if (!r.done()) return kill_child(c, "malformed response");
+        if (status < 200 || status > 599)
+          return finish_call(call, nullptr, ErrorCode::bad_response,
+                             "Responses may only be constructed with status codes in the range 200 to 599.", "");
+        return finish_call(call, &m, ErrorCode::ok, "", "");
+      }
+      auto code = (ErrorCode)r.u32();
+      std::string message = r.str(8192), stack = r.str(32768);
+      if (!r.done()) return kill_child(c, "malformed request_failed");
+      return finish_call(call, nullptr, code, message, stack);
+    }
+    case MsgType::subrequest: return on_subrequest(c, m);
+    case MsgType::log: {
+      std::string level = r.str(16), text = r.str(kLogTextMax);
+      if (!r.done()) return kill_child(c, "malformed log");
+      std::string who = c->role == Role::sandbox ? c->label : c->title;
+      LogLevel lv = level == "error" ? LogLevel::error : level == "warn" ? LogLevel::warn : LogLevel::info;
+      if (log_enabled(lv)) logf(lv, "console.%s [%s]: %s", level.c_str(), who.c_str(), text.c_str());
+      return;
+    }
+    case MsgType::compile_result: {
+      auto code = (ErrorCode)r.u32();
+      CompileResult res;
+      res.bytecode = r.str();
+      res.build_id = r.str(64);
+      res.error = r.str(8192);
+      if (!r.done()) return kill_child(c, "malformed compile_result");
+      res.ok = code == ErrorCode::ok;
+      auto it = compiles_.find(m.request_id);
+      if (it == compiles_.end()) return kill_child(c, "compile result for nothing asked");
+      auto done = std::move(it->second);
+      compiles_.erase(it);
+      compile_started_.erase(m.request_id);
+      done(res);
+      return;
+    }
+    default:
+      return kill_child(c, "unexpected message type");
+  }
+}
+
+void Daemon::load_platform_workers(Child* d) {
+  for (const Worker& w : store_->list_workers()) {
+    WireWriter wr;
+    wr.u64((uint64_t)w.id).str(w.name).str(w.code.format).str(w.code.source).str(w.code.bytecode)
+        .str(w.code.build_id).str(bindings_json(w.bindings)).i64(config_.cpu_ms).i64(config_.subrequests);
+    d->ch->send(MsgType::load_worker, 0, wr.data());
+  }
+}
+
+void Daemon::ensure_dispatchers() {
+  if (stopping_) return;
+  int64_t want = config_.dispatchers > 0 ? config_.dispatchers
+                                         : std::max<int64_t>(1, std::thread::hardware_concurrency());
+  auto live = live_children(Role::dispatcher);
+  if ((int64_t)live.size() >= want) return;
+  // A dispatcher that keeps dying right after start is restarted with
+  // back-off, so a broken platform worker can't make us fork in a loop.
+  if (Clock::now() < next_dispatcher_spawn_) return;
+  if (dispatcher_failures_ > 3) {
+    int shift = std::min(dispatcher_failures_ - 3, 5);
+    next_dispatcher_spawn_ = Clock::now() + std::chrono::seconds(1 << shift);
+    logf(LogLevel::warn, "dispatchers keep dying; next restart in %d s", 1 << shift);
+    dispatcher_failures_ = 3;
+  }
+  std::vector<bool> taken(want, false);
+  for (Child* c : live)
+    if (c->index < want) taken[c->index] = true;
+  for (int64_t i = 0; i < want; i++) {
+    if (taken[i]) continue;
+    Child* d = spawn_child(Role::dispatcher, "dispatcher " + std::to_string(i));
+    if (!d) return;
+    d->index = (int)i;
+    load_platform_workers(d);
+  }
+}
+
+void Daemon::ensure_spares() {
+  if (stopping_) return;
+  size_t total = 0;
+  for (auto& [id, c] : children_)
+    if (c->role == Role::sandbox && !c->dead) total++;
+  while ((int64_t)spares_.size() < config_.pool_spares && (int64_t)total < config_.pool_max_total) {
+    Child* s = spawn_child(Role::sandbox, "sandbox (spare)");
+    if (!s) return;
+    spares_.push_back(s->id);
+    total++;
+  }
+}
+
+void Daemon::ensure_compiler() {
+  if (compiler_id_ && children_.count(compiler_id_) && !children_[compiler_id_]->dead) return;
+  Child* c = spawn_child(Role::compiler, "compiler");
+  compiler_id_ = c ? c->id : 0;
+}
+
+void Daemon::on_tick() {
+  auto now = Clock::now();
+  // Idle sandboxes go; the next request for the tenant starts a fresh one.
+  std::vector<Child*> idle;
+  for (auto& [id, c] : children_) {
+    if (c->dead || c->role != Role::sandbox || c->tenant.empty() || c->inflight > 0) continue;
+    if (c->retired || now - c->last_used > std::chrono::seconds(config_.pool_idle_seconds))
+      idle.push_back(c.get());
+  }
+  for (Child* c : idle) kill_child(c, c->retired ? "retired" : "idle");
+  // A compile that takes too long is a hostile or broken script: the
+  // compiler is killed (and restarted) so other deploys go on.
+  for (auto& [id, started] : compile_started_) {
+    if (now - started > std::chrono::seconds(30) && compiler_id_ && children_.count(compiler_id_)) {
+      kill_child(children_[compiler_id_].get(), "a compile ran over 30 s");
+      break;
+    }
+  }
+  reap();
+}
+
+// --- the admin backend ------------------------------------------------------
+
+void Daemon::compile(const std::string& filename, const std::string& source,
+                     std::function<void(CompileResult)> done) {
+  ensure_compiler();
+  auto it = children_.find(compiler_id_);
+  if (!compiler_id_ || it == children_.end()) {
+    CompileResult r;
+    r.error = "the compiler is not available";
+    // Never call back inside compile(): defer to the loop.
+    auto* heap_done = new std::function<void()>([done, r] { done(r); });
+    event_base_once(base_, -1, EV_TIMEOUT, [](int, short, void* a) {
+      auto* f = (std::function<void()>*)a;
+      guarded("compile callback", [&] { (*f)(); });
+      delete f;
+    }, heap_done, nullptr);
+    return;
+  }
+  uint64_t id = next_compile_id_++;
+  compiles_[id] = std::move(done);
+  compile_started_[id] = Clock::now();
+  it->second->ch->send(MsgType::compile, id, WireWriter().str(filename).str(source).data());
+}
+
+void Daemon::script_changed(int64_t namespace_id, const std::string& name) {
+  std::string key = std::to_string(namespace_id) + "/" + name;
+  auto it = sandboxes_by_tenant_.find(key);
+  if (it == sandboxes_by_tenant_.end()) return;
+  // Running sandboxes keep the old version until their requests finish;
+  // new requests start a sandbox with the new one.
+  std::vector<uint64_t> ids = it->second;
+  sandboxes_by_tenant_.erase(it);
+  for (uint64_t id : ids) {
+    auto c = children_.find(id);
+    if (c == children_.end()) continue;
+    c->second->retired = true;
+    c->second->tenant.clear();
+    if (c->second->inflight == 0) kill_child(c->second.get(), "its script changed");
+  }
+  reap();
+}
+
+void Daemon::namespace_deleted(int64_t namespace_id) {
+  std::string prefix = std::to_string(namespace_id) + "/";
+  std::vector<std::string> names;
+  for (auto& [key, ids] : sandboxes_by_tenant_)
+    if (key.compare(0, prefix.size(), prefix) == 0) names.push_back(key.substr(prefix.size()));
+  for (auto& n : names) script_changed(namespace_id, n);
+}
+
+void Daemon::workers_changed() {
+  for (Child* d : live_children(Role::dispatcher)) load_platform_workers(d);
+}
+
+void Daemon::routes_changed() {
+  std::vector<RoutePattern> rs;
+  for (const Route& r : store_->list_routes()) rs.push_back(RoutePattern{r.pattern, r.worker_id, r.worker_name});
+  routes_.assign(std::move(rs));
+}
+
+nlohmann::json Daemon::status() {
+  using nlohmann::json;
+  json children = json::array();
+  size_t sandboxes = 0;
+  for (auto& [id, c] : children_) {
+    if (c->dead) continue;
+    if (c->role == Role::sandbox && !c->tenant.empty()) sandboxes++;
+    json o = {{"pid", c->pid}, {"role", role_name(c->role)}, {"title", "wfpd: " + c->title},
+              {"inflight", c->inflight}, {"served", c->served}};
+    if (!c->label.empty()) o["tenant"] = c->label;
+    children.push_back(o);
+  }
+  children.push_back({{"pid", zygote_ ? zygote_->pid() : 0}, {"role", "zygote"}, {"title", "wfpd: zygote"},
+                      {"inflight", 0}, {"served", 0}});
+  json listen = json::array();
+  for (auto& l : listen_) listen.push_back(l.address);
+  auto ns = store_->list_namespaces();
+  json per_ns = json::array();
+  for (auto& n : ns) per_ns.push_back({{"name", n.name}, {"scripts", n.script_count}});
+  return {{"version", WFP_VERSION},
+          {"build_id", host_build_id()},
+          {"pid", getpid()},
+          {"uptime_seconds",
+           std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_).count()},
+          {"listen", listen},
+          {"admin_socket", config_.admin_socket},
+          {"data_dir", config_.data_dir},
+          {"children", children},
+          {"pool", {{"sandboxes", sandboxes}, {"spares", spares_.size()}, {"max_total", config_.pool_max_total}}},
+          {"requests_in_flight", calls_.size()},
+          {"namespaces", per_ns},
+          {"workers", store_->list_workers().size()},
+          {"routes", routes_.size()}};
+}
+
+// --- requests ----------------------------------------------------------------
+
+void Daemon::error_page(const std::shared_ptr<HttpExchange>& ex, ErrorCode code,
+                        const std::string& request_id) {
+  PublicError pe = public_error(code);
+  HttpResponse resp;
+  resp.status = pe.status;
+  resp.headers.push_back({"Content-Type", "text/plain; charset=utf-8"});
+  resp.headers.push_back({"wfp-request-id", request_id});
+  if (code == ErrorCode::overloaded) resp.headers.push_back({"Retry-After", "1"});
+  resp.body = "Error " + std::to_string(pe.code) + ": " + pe.text + "\nrequest id: " + request_id + "\n";
+  ex->respond(std::move(resp));
+}
+
+void Daemon::send_request(Call* call, Child* target, uint64_t slot, const std::string& method,
+                          const std::string& url, const HeaderList& headers, const std::string& body,
+                          const std::string& args, int64_t cpu_ms, int64_t subrequests) {
+  call->child_id = target->id;
+  target->inflight++;
+  target->served++;
+  target->last_used = Clock::now();
+  WireWriter w;
+  w.u64(slot).str(method).str(url).pairs(headers).str(body).str(args).i64(cpu_ms).i64(subrequests)
+      .u32(call->depth);
+  target->ch->send(MsgType::request, call->id, w.data());
+}
+
+void Daemon::on_public_request(std::shared_ptr<HttpExchange> ex) {
+  const HttpRequest& req = ex->request();
+  std::string request_id = random_hex(8);
+  const RoutePattern* route = routes_.match(req.host, req.path);
+  if (!route) {
+    HttpResponse r;
+    r.status = 404;
+    r.headers.push_back({"Content-Type", "text/plain; charset=utf-8"});
+    r.body = "No worker is routed for this host and path.\n";
+    return ex->respond(std::move(r));
+  }
+  auto dispatchers = live_children(Role::dispatcher);
+  if (dispatchers.empty()) return error_page(ex, ErrorCode::process_died, request_id);
+  Child* d = dispatchers[next_dispatcher_++ % dispatchers.size()];
+
+  auto call = std::make_unique<Call>();
+  call->id = next_call_id_++;
+  call->client = ex;
+  call->public_id = request_id;
+  call->worker_id = route->worker_id;
+  call->label = route->worker_name;
+  // The wall-clock limit covers the whole chain as the client sees it.
+  call->timer = evtimer_new(
+      base_,
+      [](int, short, void* arg) {
+        auto* c = (Call*)arg;
+        guarded("wall timer", [&] {
+          if (!c->client) return;
+          logf(LogLevel::warn, "request %s to %s exceeded the wall-clock limit", c->public_id.c_str(),
+               c->label.c_str());
+          auto client = std::move(c->client);
+          c->client.reset();
+          // Answered here; the late answer from the child is dropped.
+          PublicError pe = public_error(ErrorCode::wall_limit);
+          HttpResponse resp;
+          resp.status = pe.status;
+          resp.headers.push_back({"Content-Type", "text/plain; charset=utf-8"});
+          resp.body = "Error " + std::to_string(pe.code) + ": " + pe.text + "\nrequest id: " + c->public_id + "\n";
+          client->respond(std::move(resp));
+        });
+      },
+      call.get());
+  timeval tv{(time_t)(config_.wall_ms / 1000), (suseconds_t)((config_.wall_ms % 1000) * 1000)};
+  evtimer_add(call->timer, &tv);
+
+  HeaderList headers;
+  for (const HttpHeader& h : req.headers)
+    if (!hop_by_hop(h.name)) headers.emplace_back(h.name, h.value);
+  std::string url = "http://" + req.host + req.target;
+  Call* raw = call.get();
+  calls_[call->id] = std::move(call);
+  send_request(raw, d, (uint64_t)route->worker_id, req.method, url, headers, req.body, "",
+               config_.cpu_ms, config_.subrequests);
+}
+
+void Daemon::on_subrequest(Child* c, Message& m) {
+  WireReader r(m.payload);
+  uint64_t parent = r.u64();
+  std::string binding = r.str(256), script_name = r.str(256), args = r.str(1 << 20);
+  std::string method = r.str(64), url = r.str(64 * 1024);
+  HeaderList headers = r.pairs(1000, 256 * 1024);
+  std::string body = r.str();
+  if (!r.done()) return kill_child(c, "malformed subrequest");
+  auto pit = calls_.find(parent);
+  if (pit == calls_.end() || pit->second->child_id != c->id)
+    return kill_child(c, "subrequest for a request it does not hold");
+  Call* pcall = pit->second.get();
+  uint64_t sub = m.request_id;
+  auto refuse = [&](ErrorCode code, const std::string& msg) {
+    c->ch->send(MsgType::subrequest_failed, sub, WireWriter().u32((uint32_t)code).str(msg).data());
+  };
+
+  auto worker = store_->get_worker_by_id(pcall->worker_id);
+  if (!worker) return refuse(ErrorCode::internal, "the calling worker no longer exists");
+  const Binding* b = nullptr;
+  for (const Binding& x : worker->bindings)
+    if (x.name == binding) b = &x;
+  if (!b || b->type != "dispatch_namespace")
+    return refuse(ErrorCode::internal, "no dispatch namespace binding named " + binding);
+  if (pcall->depth + 1 > 16) return refuse(ErrorCode::loop_limit, error_text(ErrorCode::loop_limit));
+  if (!valid_name(script_name)) return refuse(ErrorCode::worker_not_found, error_text(ErrorCode::worker_not_found));
+  auto script = store_->get_script(b->target_id, script_name);
+  if (!script) return refuse(ErrorCode::worker_not_found, error_text(ErrorCode::worker_not_found));
+
+  std::string error;
+  ErrorCode code = ErrorCode::ok;
+  Child* sb = sandbox_for(b->target_id, *script, error, code);
+  if (!sb) return refuse(code, error);
+
+  auto call = std::make_unique<Call>();
+  call->id = next_call_id_++;
+  call->parent_child = c->id;
+  call->parent_sub = sub;
+  call->public_id = pcall->public_id;
+  call->label = sb->label;
+  call->depth = pcall->depth + 1;
+  Call* raw = call.get();
+  calls_[call->id] = std::move(call);
+  // Per-script and per-call limits combine by taking the smallest.
+  int64_t cpu = config_.cpu_ms, subs = config_.subrequests;
+  if (script->cpu_ms > 0) cpu = std::min(cpu, script->cpu_ms);
+  if (script->subrequests > 0) subs = std::min(subs, script->subrequests);
+  send_request(raw, sb, (uint64_t)script->id, method, url, headers, body, args, cpu, subs);
+}
+
+Daemon::Child* Daemon::sandbox_for(int64_t ns_id, const Script& script, std::string& error,
+                                   ErrorCode& code) {
+  std::string key = std::to_string(ns_id) + "/" + script.name;
+  auto it = sandboxes_by_tenant_.find(key);
+  if (it != sandboxes_by_tenant_.end()) {
+    Child* best = nullptr;
+    for (uint64_t id : it->second) {
+      Child* c = children_[id].get();
+      if (c->dead || c->retired) continue;
+      if (!best || c->inflight < best->inflight) best = c;
+    }
+    bool room = (int64_t)it->second.size() < config_.pool_max_per_tenant;
+    if (best && (best->inflight == 0 || !room)) {
+      if (config_.pool_max_requests > 0 && (int64_t)best->served + 1 >= config_.pool_max_requests)
+        best->retired = true;  // serves this one, then is replaced
+      return best;
+    }
+  }
+  // A new sandbox for this tenant: make room first if the pool is full.
+  size_t total = 0;
+  Child* lru = nullptr;
+  for (auto& [id, c] : children_) {
+    if (c->dead || c->role != Role::sandbox || c->tenant.empty()) continue;
+    total++;
+    if (c->inflight == 0 && (!lru || c->last_used < lru->last_used)) lru = c.get();
+  }
+  if ((int64_t)total >= config_.pool_max_total) {
+    if (!lru) {
+      code = ErrorCode::overloaded;
+      error = error_text(code);
+      return nullptr;
+    }
+    kill_child(lru, "evicted (least recently used)");
+  }
+  Child* sb = nullptr;
+  while (!spares_.empty() && !sb) {
+    auto c = children_.find(spares_.front());
+    spares_.pop_front();
+    if (c != children_.end() && !c->second->dead) sb = c->second.get();
+  }
+  if (!sb) sb = spawn_child(Role::sandbox, "sandbox (spare)");
+  if (!sb) {
+    code = ErrorCode::overloaded;
+    error = "no sandbox could be started";
+    return nullptr;
+  }
+  auto ns = store_->get_namespace_by_id(ns_id);
+  sb->tenant = key;
+  sb->label = (ns ? ns->name : std::to_string(ns_id)) + "/" + script.name;
+  sb->title = "sandbox " + sb->label;
+  sandboxes_by_tenant_[key].push_back(sb->id);
+  int64_t cpu = config_.cpu_ms, subs = config_.subrequests;
+  if (script.cpu_ms > 0) cpu = std::min(cpu, script.cpu_ms);
+  if (script.subrequests > 0) subs = std::min(subs, script.subrequests);
+  WireWriter w;
+  w.u64((uint64_t)script.id).str(sb->label).str(script.code.format).str(script.code.source)
+      .str(script.code.bytecode).str(script.code.build_id).str(bindings_json(script.bindings))
+      .i64(cpu).i64(subs);
+  sb->ch->send(MsgType::load_worker, 0, w.data());
+  ensure_spares();
+  return sb;
+}
+
+void Daemon::finish_call(Call* call, Message* response, ErrorCode code, const std::string& message,
+                         const std::string& stack) {
+  auto owned_it = calls_.find(call->id);
+  if (owned_it == calls_.end()) return;
+  std::unique_ptr<Call> owned = std::move(owned_it->second);
+  calls_.erase(owned_it);
+  if (owned->timer) event_free(owned->timer);
+
+  auto child_it = children_.find(owned->child_id);
+  Child* child = child_it == children_.end() ? nullptr : child_it->second.get();
+  if (child) {
+    child->inflight--;
+    child->last_used = Clock::now();
+  }
+  if (!response) {
+    // Details go to the log (and later to tail), never to a public client.
+    logf(code == ErrorCode::exception ? LogLevel::info : LogLevel::warn,
+         "request %s: %s failed: %s%s%s%s", owned->public_id.c_str(), owned->label.c_str(),
+         error_text(code), message.empty() ? "" : " ", message.c_str(),
+         stack.empty() ? "" : ("\n" + stack).c_str());
+  }
+  if (owned->client) {
+    if (response) {
+      WireReader r(response->payload);
+      HttpResponse resp;
+      resp.status = (int)r.u32();
+      r.str(1024);
+      for (auto& [k, v] : r.pairs(1000, 256 * 1024)) resp.headers.push_back({k, v});
+      resp.body = r.str();
+      owned->client->respond(std::move(resp));
+    } else {
+      error_page(owned->client, code, owned->public_id);
+    }
+  } else if (owned->parent_child) {
+    auto p = children_.find(owned->parent_child);
+    if (p != children_.end() && !p->second->dead) {
+      if (response)
+        p->second->ch->send(MsgType::subresponse, owned->parent_sub, response->payload);
+      else
+        p->second->ch->send(MsgType::subrequest_failed, owned->parent_sub,
+                            WireWriter().u32((uint32_t)code).str(message_for_caller(code, message)).data());
+    }
+  }
+  if (child && child->retired && child->inflight == 0 && child->role == Role::sandbox)
+    kill_child(child, "retired");
+}
+
+// --- the loop ---------------------------------------------------------------
+
+int Daemon::run() {
+  signal(SIGPIPE, SIG_IGN);
+  zygote_ = std::make_unique<ZygoteClient>(
+      base_,
+      [this](uint32_t seq, pid_t pid, int err) { on_zygote_spawned(seq, pid, err); },
+      [this](pid_t pid, int status) { on_zygote_exit(pid, status); });
+  routes_changed();
+
+  HttpLimits limits;
+  limits.max_header_bytes = config_.max_header_bytes;
+  limits.max_body_bytes = config_.max_body_bytes;
+  limits.header_timeout_ms = (int)config_.header_timeout_ms;
+  limits.max_connections = config_.max_connections;
+  for (Listener& l : listen_) {
+    servers_.push_back(std::make_unique<HttpServer>(base_, l.fd, limits, [this](std::shared_ptr<HttpExchange> ex) {
+      guarded("public request", [&] { on_public_request(ex); });
+    }));
+    logf(LogLevel::info, "listening on %s", l.address.c_str());
+  }
+  HttpLimits admin_limits = limits;
+  admin_limits.max_body_bytes = std::max<int64_t>(config_.max_script_bytes * 2 + (1 << 20), limits.max_body_bytes);
+  admin_server_ = std::make_unique<HttpServer>(base_, admin_fd_, admin_limits, [this](std::shared_ptr<HttpExchange> ex) {
+    guarded("admin request", [&] { handle_admin_request(*this, ex); });
+  });
+  logf(LogLevel::info, "admin API on %s", config_.admin_socket.c_str());
+
+  ensure_dispatchers();
+  ensure_compiler();
+  ensure_spares();
+
+  for (int sig : {SIGTERM, SIGINT}) {
+    event* e = evsignal_new(base_, sig, [](int s, short, void* arg) {
+      auto* d = (Daemon*)arg;
+      logf(LogLevel::info, "%s: stopping", sigabbrev_np(s));
+      d->stopping_ = true;
+      event_base_loopexit(d->base_, nullptr);
+    }, this);
+    event_add(e, nullptr);
+    signal_events_.push_back(e);
+  }
+  tick_ = event_new(base_, -1, EV_PERSIST, [](int, short, void* arg) {
+    auto* d = (Daemon*)arg;
+    guarded("tick", [&] { d->on_tick(); });
+  }, this);
+  timeval one{1, 0};
+  event_add(tick_, &one);
+
+  event_base_dispatch(base_);
+  for (auto& s : servers_) s->stop_accepting();
+  logf(LogLevel::info, "stopped");
+  return 0;
+}
+
+}  // namespace wfp

@@ -1,0 +1,131 @@
+// The supervisor's core: the event loop, the listeners, the children
+// (dispatchers, sandboxes, compiler) and the broker between them. One
+// Daemon per wfpd process, built in main and passed down; no globals.
+// Trusts the store and the configuration; distrusts clients and every
+// child (a frame naming something the child doesn't own kills it).
+#pragma once
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ipc/channel.h"
+#include "ipc/errors.h"
+#include "sandbox/host.h"
+#include "supervisor/admin_api.h"
+#include "supervisor/config.h"
+#include "supervisor/http.h"
+#include "supervisor/routes.h"
+#include "supervisor/store.h"
+#include "supervisor/zygote_client.h"
+
+struct event_base;
+struct event;
+
+namespace wfp {
+
+using Clock = std::chrono::steady_clock;
+
+struct Listener {
+  int fd = -1;
+  std::string address;  // as bound, e.g. "127.0.0.1:40123"
+};
+
+class Daemon : public AdminBackend {
+ public:
+  // Takes listeners already bound (before privileges were dropped).
+  Daemon(Config config, std::vector<Listener> public_listeners, int admin_fd,
+         std::unique_ptr<Store> store);
+  ~Daemon() override;
+
+  // Runs until SIGTERM/SIGINT; returns the exit status.
+  int run();
+
+  // AdminBackend
+  Store& store() override { return *store_; }
+  const Config& config() const override { return config_; }
+  void compile(const std::string& filename, const std::string& source,
+               std::function<void(CompileResult)> done) override;
+  void script_changed(int64_t namespace_id, const std::string& name) override;
+  void namespace_deleted(int64_t namespace_id) override;
+  void workers_changed() override;
+  void routes_changed() override;
+  nlohmann::json status() override;
+
+  struct Child;
+  struct Call;
+
+ private:
+  // children
+  Child* spawn_child(Role role, const std::string& title);
+  void child_readable(Child* c);
+  void child_gone(Child* c, const std::string& why);
+  void on_zygote_spawned(uint32_t seq, pid_t pid, int err);
+  void on_zygote_exit(pid_t pid, int status);
+  void handle_message(Child* c, Message& m);
+  void kill_child(Child* c, const std::string& why);
+  void load_platform_workers(Child* dispatcher);
+  void ensure_dispatchers();
+  void ensure_spares();
+  void ensure_compiler();
+  void on_tick();
+  void reap();  // frees children marked dead, outside their own callbacks
+  static void on_child_event(int fd, short what, void* arg);
+  std::vector<Child*> live_children(Role role);
+
+  // requests
+  void on_public_request(std::shared_ptr<HttpExchange> ex);
+  void on_subrequest(Child* c, Message& m);
+  void finish_call(Call* call, Message* response, ErrorCode code, const std::string& message,
+                   const std::string& stack);
+  Child* sandbox_for(int64_t ns_id, const Script& script, std::string& error, ErrorCode& code);
+  void send_request(Call* call, Child* target, uint64_t slot, const std::string& method,
+                    const std::string& url, const HeaderList& headers, const std::string& body,
+                    const std::string& args, int64_t cpu_ms, int64_t subrequests);
+  void error_page(const std::shared_ptr<HttpExchange>& ex, ErrorCode code,
+                  const std::string& request_id);
+
+  Config config_;
+  std::vector<Listener> listen_;
+  int admin_fd_;
+  std::unique_ptr<Store> store_;
+  event_base* base_ = nullptr;
+  std::vector<std::unique_ptr<HttpServer>> servers_;
+  std::unique_ptr<HttpServer> admin_server_;
+  std::unique_ptr<ZygoteClient> zygote_;
+  RouteTable routes_;
+  std::chrono::steady_clock::time_point started_;
+
+  std::map<uint64_t, std::unique_ptr<Child>> children_;  // by child id
+  std::unordered_map<pid_t, uint64_t> child_by_pid_;
+  std::unordered_map<uint32_t, uint64_t> child_by_seq_;
+  std::unordered_map<std::string, std::vector<uint64_t>> sandboxes_by_tenant_;
+  std::deque<uint64_t> spares_;
+  uint64_t next_child_id_ = 1;
+  uint32_t next_seq_ = 1;
+  uint64_t compiler_id_ = 0;
+  size_t next_dispatcher_ = 0;
+
+  std::unordered_map<uint64_t, std::unique_ptr<Call>> calls_;  // by request id
+  uint64_t next_call_id_ = 1;
+  std::unordered_map<uint64_t, std::function<void(CompileResult)>> compiles_;
+  std::deque<std::pair<uint64_t, std::string>> compile_queue_;  // waiting for a compiler
+  uint64_t next_compile_id_ = 1;
+
+  std::vector<uint64_t> graveyard_;
+  std::unordered_map<uint64_t, Clock::time_point> compile_started_;
+  int dispatcher_failures_ = 0;
+  Clock::time_point next_dispatcher_spawn_{};
+
+  std::vector<event*> signal_events_;
+  event* tick_ = nullptr;
+  bool stopping_ = false;
+};
+
+}  // namespace wfp
