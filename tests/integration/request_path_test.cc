@@ -1,0 +1,210 @@
+// The whole request path through real processes: wfpd, its zygote,
+// dispatcher and sandboxes, configured with the real wfpctl and reached
+// with real HTTP. One daemon is shared by the tests of this file.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/integration/wfpd_fixture.h"
+
+namespace wfp::test {
+namespace {
+
+const char* kDispatcher = R"JS(
+module.exports = {
+  fetch: function (request, env) {
+    var host = (request.headers.get("host") || "").split(":")[0];
+    var name = host.split(".")[0];
+    if (name === "crash") throw new Error("dispatcher secret detail");
+    return env.DISPATCHER.get(name, { via: "dispatcher" }).fetch(request).then(null, function (err) {
+      if (err.message.indexOf("Worker not found") === 0)
+        return new Response("dispatcher: no worker " + name + "\n", { status: 404 });
+      return new Response("dispatcher caught: " + err.message + "\n", { status: 502 });
+    });
+  }
+};
+)JS";
+
+const char* kServiceWorkerA = R"JS(
+addEventListener("fetch", function (event) {
+  event.respondWith(new Response("A says hi to " + event.request.url));
+});
+)JS";
+
+const char* kCommonJsB = R"JS(
+var count = 0;
+module.exports = {
+  fetch: function (request, env, ctx) {
+    count++;
+    return new Response("B " + env.GREETING + " " + count + " " + JSON.stringify(ctx.args), {
+      status: 201, headers: { "x-from": "b" }
+    });
+  }
+};
+)JS";
+
+const char* kThrower = R"JS(
+module.exports = { fetch: function () { throw new Error("boom from the thrower"); } };
+)JS";
+
+class RequestPath : public ::testing::Test {
+ protected:
+  static Wfpd* d;
+  static void SetUpTestSuite() {
+    d = new Wfpd();
+    auto ok = [](const CmdResult& r) {
+      if (r.status != 0) ADD_FAILURE() << r.out << r.err;
+    };
+    ok(d->ctl({"namespace", "create", "customers"}));
+    ok(d->ctl({"script", "deploy", "customers", "customer-a", d->write_file("a.js", kServiceWorkerA)}));
+    ok(d->ctl({"script", "deploy", "customers", "customer-b", d->write_file("b.js", kCommonJsB),
+               "--var", "GREETING=hello"}));
+    ok(d->ctl({"script", "deploy", "customers", "thrower", d->write_file("t.js", kThrower)}));
+    ok(d->ctl({"worker", "deploy", "dispatcher", d->write_file("d.js", kDispatcher),
+               "--dispatch-namespace", "DISPATCHER=customers"}));
+    ok(d->ctl({"route", "add", "*/*", "dispatcher"}));
+  }
+  static void TearDownTestSuite() {
+    delete d;
+    d = nullptr;
+  }
+};
+Wfpd* RequestPath::d = nullptr;
+
+TEST_F(RequestPath, RoutesBySubdomainToTwoDifferentUserWorkers) {
+  HttpResult a = d->get("customer-a.example.com", "/path?q=1");
+  EXPECT_EQ(a.status, 200) << a.head << a.body << d->log();
+  EXPECT_EQ(a.body, "A says hi to http://customer-a.example.com/path?q=1");
+  HttpResult b = d->get("customer-b.example.com");
+  EXPECT_EQ(b.status, 201) << b.body;
+  EXPECT_NE(b.body.find("B hello "), std::string::npos) << b.body;
+  EXPECT_NE(b.body.find("{\"via\":\"dispatcher\"}"), std::string::npos) << b.body;
+  EXPECT_NE(b.head.find("x-from: b"), std::string::npos) << b.head;
+}
+
+TEST_F(RequestPath, HostPortIsIgnoredAndLocalhostSubdomainsRoute) {
+  HttpResult a = d->get("customer-a.localhost:8080");
+  EXPECT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(a.body.rfind("A says hi", 0), 0u) << a.body;
+}
+
+TEST_F(RequestPath, UnknownSubdomainGetsTheDispatchersOwn404) {
+  HttpResult r = d->get("nobody.example.com");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body, "dispatcher: no worker nobody\n");
+}
+
+TEST_F(RequestPath, AThrowingUserWorkersMessageReachesTheDispatcher) {
+  HttpResult r = d->get("thrower.example.com");
+  EXPECT_EQ(r.status, 502);
+  EXPECT_EQ(r.body, "dispatcher caught: boom from the thrower\n");
+}
+
+TEST_F(RequestPath, AnUncaughtDispatcherErrorGivesAGeneric1101) {
+  HttpResult r = d->get("crash.example.com");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_NE(r.body.find("Error 1101"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("secret detail"), std::string::npos) << "the message must stay in the log";
+  EXPECT_TRUE(eventually([&] { return d->log().find("dispatcher secret detail") != std::string::npos; }));
+}
+
+TEST_F(RequestPath, KeepAliveServesSeveralRequestsOnOneConnection) {
+  std::string two = "GET / HTTP/1.1\r\nHost: customer-a.example.com\r\n\r\n"
+                    "GET / HTTP/1.1\r\nHost: customer-b.example.com\r\nConnection: close\r\n\r\n";
+  HttpResult r = d->raw(two, 5000, true);
+  EXPECT_TRUE(r.closed);
+  EXPECT_NE(r.body.find("A says hi"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("B hello"), std::string::npos) << r.body;
+}
+
+TEST_F(RequestPath, RedeployChangesTheNextResponse) {
+  ASSERT_EQ(d->ctl({"script", "deploy", "customers", "redeployed",
+                    d->write_file("r1.js", "module.exports={fetch:function(){return new Response('v1')}}")})
+                .status, 0);
+  EXPECT_EQ(d->get("redeployed.example.com").body, "v1");
+  ASSERT_EQ(d->ctl({"script", "deploy", "customers", "redeployed",
+                    d->write_file("r2.js", "module.exports={fetch:function(){return new Response('v2')}}")})
+                .status, 0);
+  EXPECT_EQ(d->get("redeployed.example.com").body, "v2");
+}
+
+TEST_F(RequestPath, ChildrenAreSeparateLockedProcessesWithTitles) {
+  ASSERT_EQ(d->get("customer-a.example.com").status, 200);
+  ASSERT_EQ(d->get("customer-b.example.com").status, 201);
+  auto zygote = d->processes("wfpd: zygote");
+  auto dispatcher = d->processes("wfpd: dispatcher 0");
+  auto sandbox_a = d->processes("wfpd: sandbox customers/customer-a");
+  auto sandbox_b = d->processes("wfpd: sandbox customers/customer-b");
+  ASSERT_EQ(zygote.size(), 1u);
+  ASSERT_EQ(dispatcher.size(), 1u);
+  ASSERT_EQ(sandbox_a.size(), 1u);
+  ASSERT_EQ(sandbox_b.size(), 1u);
+  EXPECT_NE(sandbox_a[0], sandbox_b[0]);
+  for (pid_t p : {dispatcher[0], sandbox_a[0], sandbox_b[0]}) {
+    EXPECT_EQ(proc_status_field(p, "Seccomp"), "2") << proc_cmdline(p);
+    EXPECT_EQ(proc_status_field(p, "NoNewPrivs"), "1") << proc_cmdline(p);
+  }
+  // Started as root, nothing but the supervisor's start-up runs as root.
+  if (geteuid() == 0) {
+    for (pid_t p : {d->pid(), zygote[0], dispatcher[0], sandbox_a[0], sandbox_b[0]}) {
+      std::string uid = proc_status_field(p, "Uid");
+      EXPECT_NE(uid.substr(0, 2), "0\t") << proc_cmdline(p) << " runs as root: " << uid;
+    }
+  }
+}
+
+TEST_F(RequestPath, AKilledSandboxIsReplacedForTheNextRequest) {
+  ASSERT_EQ(d->get("customer-a.example.com").status, 200);
+  auto before = d->processes("wfpd: sandbox customers/customer-a");
+  ASSERT_EQ(before.size(), 1u);
+  kill(before[0], SIGKILL);
+  ASSERT_TRUE(eventually([&] { return d->processes("wfpd: sandbox customers/customer-a").empty(); }));
+  HttpResult r = d->get("customer-a.example.com");
+  EXPECT_EQ(r.status, 200) << r.body;
+  auto after = d->processes("wfpd: sandbox customers/customer-a");
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_NE(after[0], before[0]);
+}
+
+TEST_F(RequestPath, ContentLengthWithTransferEncodingGets400AndClose) {
+  HttpResult r = d->raw(
+      "POST / HTTP/1.1\r\nHost: customer-a.example.com\r\nContent-Length: 5\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: customer-a.example.com\r\n\r\n");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_TRUE(r.closed);
+  EXPECT_EQ(r.body.find("A says hi"), std::string::npos);
+}
+
+TEST_F(RequestPath, ARequestWithoutHostGets400) {
+  HttpResult r = d->raw("GET / HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(r.status, 400);
+}
+
+TEST_F(RequestPath, PostBodiesAndAllMethodsReachTheWorker) {
+  ASSERT_EQ(d->ctl({"script", "deploy", "customers", "echo",
+                    d->write_file("echo.js",
+                                  "module.exports={fetch:function(r){return r.text().then(function(t){"
+                                  "return new Response(r.method+' '+t)})}}")})
+                .status, 0);
+  HttpResult r = d->raw("PATCH / HTTP/1.1\r\nHost: echo.example.com\r\nContent-Length: 5\r\n\r\nhello");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "PATCH hello");
+  r = d->raw("OPTIONS / HTTP/1.1\r\nHost: echo.example.com\r\n\r\n");
+  EXPECT_EQ(r.body, "OPTIONS ");
+}
+
+TEST_F(RequestPath, AnInfiniteLoopIsStoppedAtTheCpuLimit) {
+  ASSERT_EQ(d->ctl({"script", "deploy", "customers", "spin",
+                    d->write_file("spin.js", "module.exports={fetch:function(){for(;;){try{for(;;){}}finally{continue}}}}")})
+                .status, 0);
+  HttpResult r = d->get("spin.example.com");
+  EXPECT_EQ(r.status, 502);
+  EXPECT_EQ(r.body, "dispatcher caught: Worker exceeded CPU time limit.\n");
+  // And the daemon still serves everyone else.
+  EXPECT_EQ(d->get("customer-a.example.com").status, 200);
+}
+
+}  // namespace
+}  // namespace wfp::test

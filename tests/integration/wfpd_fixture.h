@@ -1,0 +1,69 @@
+// Integration test support: a real wfpd (port 0, temporary data directory,
+// a small test configuration) driven by the real wfpctl and real HTTP over
+// TCP. Binaries come from $WFP_BUILD_DIR (tools/run-tests sets it).
+#pragma once
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace wfp::test {
+
+struct CmdResult {
+  int status = -1;  // exit status, or 128 + signal
+  std::string out, err;
+};
+
+struct HttpResult {
+  int status = 0;          // 0 if no response
+  std::string head;        // status line + headers
+  std::string body;
+  bool closed = false;     // the server closed the connection after it
+};
+
+class Wfpd {
+ public:
+  // Starts wfpd with the test configuration plus `extra_config` lines.
+  explicit Wfpd(const std::string& extra_config = "");
+  ~Wfpd();
+  Wfpd(const Wfpd&) = delete;
+  Wfpd& operator=(const Wfpd&) = delete;
+
+  void start();                 // (re)starts on the same data directory
+  void stop();                  // SIGTERM and wait
+  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+  int port() const { return port_; }
+  const std::string& dir() const { return dir_; }
+  const std::string& socket() const { return socket_; }
+  std::string log() const;      // everything wfpd wrote to stderr
+
+  // wfpctl --socket SOCK args…, with `input` on standard input.
+  CmdResult ctl(const std::vector<std::string>& args, const std::string& input = "") const;
+  // Writes `source` to a file in the temporary directory; returns its path.
+  std::string write_file(const std::string& name, const std::string& source) const;
+  // GET http://127.0.0.1:PORT/path with the given Host.
+  HttpResult get(const std::string& host, const std::string& path = "/") const;
+  // Sends raw bytes and reads one response (or, with until_close, everything
+  // until the server closes), giving up after `timeout_ms`.
+  HttpResult raw(const std::string& bytes, int timeout_ms = 5000, bool until_close = false) const;
+
+  // Pids of wfpd's descendants whose command line starts with `prefix`.
+  std::vector<pid_t> processes(const std::string& prefix) const;
+
+ private:
+  std::string dir_, socket_, config_path_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+std::string bin(const std::string& name);  // $WFP_BUILD_DIR/name
+CmdResult run(const std::vector<std::string>& argv, const std::string& input = "");
+std::string read_file(const std::string& path);
+std::string proc_cmdline(pid_t pid);
+std::string proc_status_field(pid_t pid, const std::string& field);
+// Polls `cond` every 20 ms until it is true or `ms` pass.
+bool eventually(const std::function<bool()>& cond, int ms = 10000);
+
+}  // namespace wfp::test

@@ -1,0 +1,961 @@
+// Black-box tests of sandbox/runtime.js: loads it into a fresh node vm context per test, with a fake __host that records every call.
+// Runs under plain node (`node tests/js/runtime_harness.js`), no dependencies; prints "N passed, M failed", exits non-zero on failure.
+// Trusts runtime.js to be the code under test only: the fake host checks the argument types the real host (sandbox/host.cc) requires.
+'use strict';
+
+const vm = require('vm');
+const fs = require('fs');
+const path = require('path');
+const assert = require('assert');
+
+const RUNTIME_PATH = path.join(__dirname, '..', '..', 'sandbox', 'runtime.js');
+const RUNTIME_SOURCE = fs.readFileSync(RUNTIME_PATH, 'utf8');
+const RUNTIME = new vm.Script(RUNTIME_SOURCE, { filename: 'runtime.js' });
+const FAIL_KINDS = ['exception', 'bad_response', 'no_handler'];
+const LOG_LEVELS = ['log', 'info', 'warn', 'error', 'debug'];
+
+// Values from the context have the context's prototypes; compare them as JSON.
+function plain(x) {
+  return x === undefined ? undefined : JSON.parse(JSON.stringify(x));
+}
+// Errors made in the context are not instances of this realm's classes.
+const typeError = (e) => e.name === 'TypeError';
+const rangeError = (e) => e.name === 'RangeError';
+function isUint8(x) {
+  return Object.prototype.toString.call(x) === '[object Uint8Array]';
+}
+
+// TextEncoder/TextDecoder for the context (Duktape has them built in; a vm
+// context does not). They return the context's own Uint8Array.
+const CODECS = `(function (g, encode, decode) {
+  function TextEncoder() {}
+  TextEncoder.prototype.encode = function (s) {
+    var b = encode(s === undefined ? '' : String(s));
+    var out = new Uint8Array(b.length);
+    out.set(b);
+    return out;
+  };
+  function TextDecoder() {}
+  TextDecoder.prototype.decode = function (b) { return b === undefined ? '' : decode(b); };
+  g.TextEncoder = TextEncoder;
+  g.TextDecoder = TextDecoder;
+})`;
+
+class Sandbox {
+  constructor() {
+    this.calls = []; // every host call, in order
+    this.violations = []; // contract breaches seen by the fake host
+    this.answered = new Map(); // reqId → number of respond/fail calls
+    this.nextSubId = 101;
+    this.refuseSubrequests = null; // a message makes subrequest() throw
+    this.context = vm.createContext({});
+    const enc = new TextEncoder();
+    const dec = new TextDecoder();
+    vm.runInContext(CODECS, this.context)(this.context, (s) => enc.encode(s), (b) => dec.decode(b));
+    this.hostFunctions = this.makeHost();
+    // Set and delete globals from inside the context: node keeps a property
+    // that was put on the contextified object from outside after a delete.
+    vm.runInContext('(function (h) { globalThis.__host = h; })', this.context)(Object.assign({}, this.hostFunctions));
+    RUNTIME.runInContext(this.context);
+    this.wfp = vm.runInContext('(function () { var w = __wfp; delete globalThis.__wfp; return w; })()', this.context); // as host.cc does
+  }
+
+  violation(text) {
+    this.violations.push(text);
+  }
+
+  answer(fn, reqId) {
+    if (typeof reqId !== 'number') this.violation(fn + ': reqId is ' + typeof reqId);
+    const n = (this.answered.get(reqId) || 0) + 1;
+    this.answered.set(reqId, n);
+    if (n > 1) this.violation('request ' + reqId + ' answered ' + n + ' times');
+  }
+
+  checkPairs(fn, headers) {
+    if (!Array.isArray(headers)) return this.violation(fn + ': headers is not an array');
+    for (const p of headers) {
+      if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== 'string' || typeof p[1] !== 'string') {
+        this.violation(fn + ': bad header pair ' + JSON.stringify(p));
+      }
+    }
+  }
+
+  checkBody(fn, body) {
+    if (body !== null && !isUint8(body)) this.violation(fn + ': body is neither null nor a Uint8Array');
+    return body === null ? null : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  }
+
+  makeHost() {
+    const sb = this;
+    return {
+      respond(reqId, status, statusText, headers, body) {
+        if (arguments.length !== 5) sb.violation('respond: ' + arguments.length + ' arguments');
+        sb.answer('respond', reqId);
+        if (typeof status !== 'number') sb.violation('respond: status is ' + typeof status);
+        if (typeof statusText !== 'string') sb.violation('respond: statusText is ' + typeof statusText);
+        sb.checkPairs('respond', headers);
+        const text = sb.checkBody('respond', body);
+        sb.calls.push({ fn: 'respond', reqId, status, statusText, headers: plain(headers), body: text });
+      },
+      fail(reqId, kind, message, stack) {
+        if (arguments.length !== 4) sb.violation('fail: ' + arguments.length + ' arguments');
+        sb.answer('fail', reqId);
+        if (!FAIL_KINDS.includes(kind)) sb.violation('fail: unknown kind ' + kind);
+        if (typeof message !== 'string' || typeof stack !== 'string') sb.violation('fail: message/stack not strings');
+        sb.calls.push({ fn: 'fail', reqId, kind, message, stack });
+      },
+      subrequest(parentReqId, bindingName, scriptName, argsJson, method, url, headers, body) {
+        if (arguments.length !== 8) sb.violation('subrequest: ' + arguments.length + ' arguments');
+        for (const [k, v] of Object.entries({ bindingName, scriptName, argsJson, method, url })) {
+          if (typeof v !== 'string') sb.violation('subrequest: ' + k + ' is ' + typeof v);
+        }
+        sb.checkPairs('subrequest', headers);
+        const text = sb.checkBody('subrequest', body);
+        const call = { fn: 'subrequest', parentReqId, bindingName, scriptName, argsJson, method, url, headers: plain(headers), body: text };
+        sb.calls.push(call);
+        if (sb.refuseSubrequests !== null) throw new Error(sb.refuseSubrequests);
+        call.subId = sb.nextSubId++;
+        return call.subId;
+      },
+      log(level, reqId, text) {
+        if (!LOG_LEVELS.includes(level)) sb.violation('log: level ' + level);
+        if (typeof text !== 'string') sb.violation('log: text is ' + typeof text);
+        sb.calls.push({ fn: 'log', level, reqId, text });
+      },
+    };
+  }
+
+  run(code) {
+    return vm.runInContext(code, this.context, { filename: 'tenant.js' });
+  }
+
+  // prepare → tenant top level → finish, like WorkerHeap::load.
+  load(format, bindings, source) {
+    this.wfp.prepare(format, bindings || []);
+    this.run(source);
+    const message = this.wfp.finish();
+    this.drain();
+    return message;
+  }
+
+  bytes(text) {
+    return text === null || text === undefined ? null : this.run('new TextEncoder()').encode(text);
+  }
+
+  handle(reqId, method, url, headers, body, argsJson) {
+    this.wfp.handle(reqId, method || 'GET', url || 'https://example.com/', headers || [], this.bytes(body), argsJson || '');
+    this.drain();
+  }
+
+  drain() {
+    return this.wfp.drain();
+  }
+
+  subResolve(subId, status, statusText, headers, body) {
+    const r = this.wfp.subResolve(subId, status, statusText || '', headers || [], this.bytes(body));
+    this.drain();
+    return r;
+  }
+
+  subReject(subId, message) {
+    const r = this.wfp.subReject(subId, message);
+    this.drain();
+    return r;
+  }
+
+  answers(reqId) {
+    return this.calls.filter((c) => (c.fn === 'respond' || c.fn === 'fail') && c.reqId === reqId);
+  }
+  result(reqId) {
+    const a = this.answers(reqId);
+    assert.strictEqual(a.length, 1, 'request ' + reqId + ' has ' + a.length + ' answers: ' + JSON.stringify(this.calls));
+    return a[0];
+  }
+  logs() {
+    return this.calls.filter((c) => c.fn === 'log');
+  }
+  subrequests() {
+    return this.calls.filter((c) => c.fn === 'subrequest');
+  }
+  // Runs tenant code that may return a promise of ours; drains; returns the outcome.
+  settle(code) {
+    this.run('var __out = {}; Promise.resolve((function () {' + code + '})()).then(' +
+      'function (v) { __out.value = v; __out.ok = true; }, function (e) { __out.error = e; __out.ok = false; });');
+    this.drain();
+    const out = this.context.__out;
+    if (out.ok === undefined) throw new Error('promise did not settle');
+    return out;
+  }
+  value(code) {
+    const out = this.settle(code);
+    if (!out.ok) throw new Error('rejected: ' + (out.error && out.error.stack ? out.error.stack : String(out.error)));
+    return out.value;
+  }
+  rejection(code) {
+    const out = this.settle(code);
+    if (out.ok) throw new Error('resolved with ' + String(out.value));
+    return out.error;
+  }
+}
+
+const tests = [];
+function test(name, fn) {
+  tests.push({ name, fn });
+}
+function commonjs(sb, source, bindings) {
+  assert.strictEqual(sb.load('commonjs', bindings, source), '');
+}
+
+// ---------------------------------------------------------------------------
+// Loading, formats, isolation from the host.
+
+test('the prelude removes __host and the host removes __wfp before tenant code runs', () => {
+  const sb = new Sandbox();
+  assert.strictEqual(sb.run('typeof __host'), 'undefined');
+  assert.strictEqual(sb.run('typeof __wfp'), 'undefined');
+  for (const f of ['prepare', 'finish', 'handle', 'subResolve', 'subReject', 'drain']) assert.strictEqual(typeof sb.wfp[f], 'function', f);
+  assert.strictEqual(sb.wfp.current, null);
+});
+
+test('the prelude defines its own Promise over the one already there', () => {
+  const sb = new Sandbox();
+  assert.notStrictEqual(sb.run('Promise'), vm.runInNewContext('Promise'));
+  assert.strictEqual(sb.run('Promise.toString().indexOf("[native code]")'), -1);
+});
+
+// A heuristic guard; the real check is compiling the file in Duktape.
+test('the prelude source has no ES2015 syntax: let, const, class, arrows, template literals, spread', () => {
+  const code = RUNTIME_SOURCE.split('\n')
+    .filter((line) => !/^\s*\/\//.test(line))
+    .map((line) => line
+      .replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, "''") // strings
+      .replace(/([=(,:]\s*)\/(?:[^\/\\\n]|\\.)+\/[gim]*/g, '$1/re/') // regular expressions
+      .replace(/\s\/\/.*$/, '')) // trailing comments
+    .join('\n');
+  assert.doesNotMatch(code, /\b(let|const|class)\s+[A-Za-z_$]/);
+  assert.doesNotMatch(code, /\bfor\s*\([^;)]*\bof\b/);
+  assert.doesNotMatch(code, /=>|`|\.\.\.|\?\.|\?\?|\basync\b|\bawait\b|\bfunction\s*\*/);
+});
+
+test('commonjs finds module.exports.fetch and calls it with the exports object as this', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { tag: "mine", fetch: function () { return new Response(this.tag); } };');
+  sb.handle(1);
+  assert.strictEqual(sb.result(1).body, 'mine');
+});
+
+test('commonjs finds exports.default.fetch, as lowered ES modules export it', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'Object.defineProperty(exports, "__esModule", { value: true });' +
+    'exports.default = { tag: "esm", fetch: function (request, env, ctx) { return new Response(this.tag + typeof ctx.waitUntil); } };');
+  sb.handle(1);
+  assert.strictEqual(sb.result(1).body, 'esmfunction');
+});
+
+test('finish reports a missing fetch handler and handle then fails with no_handler', () => {
+  const sb = new Sandbox();
+  const message = sb.load('commonjs', [], 'module.exports = { other: 1 };');
+  assert.match(message, /^No fetch handler: use module.exports = \{ fetch\(request, env, ctx\)/);
+  sb.handle(7);
+  const r = sb.result(7);
+  assert.strictEqual(r.kind, 'no_handler');
+  assert.strictEqual(r.message, message);
+  const sw = new Sandbox();
+  assert.match(sw.load('service-worker', [], 'var x = 1;'), /addEventListener\("fetch", \.\.\.\)/);
+});
+
+test('prepare refuses an unknown script format or binding type', () => {
+  const sb = new Sandbox();
+  assert.throws(() => sb.wfp.prepare('esm', []), typeError);
+  assert.throws(() => sb.wfp.prepare('commonjs', [{ type: 'queue', name: 'Q' }]), /Unknown binding type/);
+});
+
+test('env holds plain_text, secret_text and json bindings', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (r, env) { return Response.json(env); } };', [
+    { type: 'plain_text', name: 'A', text: 'plain' },
+    { type: 'secret_text', name: 'S', text: 'secret' },
+    { type: 'json', name: 'J', text: '{"x":[1,2]}' },
+    { type: 'json', name: 'K', json: { y: true } },
+  ]);
+  sb.handle(1);
+  assert.deepStrictEqual(JSON.parse(sb.result(1).body), { A: 'plain', S: 'secret', J: { x: [1, 2] }, K: { y: true } });
+});
+
+test('a service binding fetch rejects with a TypeError for now', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (r, env) { return env.SVC.fetch(r).catch(function (e) {' +
+    ' return new Response(e.name + ": " + e.message); }); } };', [{ type: 'service', name: 'SVC', service: 'other' }]);
+  sb.handle(1);
+  assert.strictEqual(sb.result(1).body, 'TypeError: Service bindings are not available yet');
+});
+
+test('ctx.args is the parsed argsJson, or undefined when it is empty', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (r, e, ctx) { return new Response(JSON.stringify(ctx.args) + "|" + typeof ctx.args); } };');
+  sb.handle(1, 'GET', 'https://a/', [], null, '{"tenant":"t1","n":[1]}');
+  sb.handle(2, 'GET', 'https://a/', [], null, '');
+  assert.strictEqual(sb.result(1).body, '{"tenant":"t1","n":[1]}|object');
+  assert.strictEqual(sb.result(2).body, 'undefined|undefined');
+});
+
+test('the incoming request carries method, url, headers and body', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (req) { return req.text().then(function (t) {' +
+    ' return new Response([req.method, req.url, req.headers.get("X-Thing"), t, req.bodyUsed].join("|")); }); } };');
+  sb.handle(1, 'POST', 'https://example.com/p?q=1', [['X-Thing', 'a'], ['x-thing', 'b']], 'hello');
+  assert.strictEqual(sb.result(1).body, 'POST|https://example.com/p?q=1|a, b|hello|true');
+});
+
+test('incoming request headers are immutable, a new Request copies them mutable', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (req) {' +
+    ' var msg; try { req.headers.set("a", "b"); } catch (e) { msg = e.message; }' +
+    ' var copy = new Request(req); copy.headers.set("a", "b");' +
+    ' return new Response(msg + "|" + copy.headers.get("a")); } };');
+  sb.handle(1);
+  assert.strictEqual(sb.result(1).body, "Can't modify immutable headers.|b");
+});
+
+test('service-worker: a fetch listener answers through respondWith and bindings are globals', () => {
+  const sb = new Sandbox();
+  assert.strictEqual(sb.load('service-worker', [{ type: 'plain_text', name: 'GREETING', text: 'hi' }],
+    'addEventListener("fetch", function (event) { event.respondWith(new Response(GREETING + " " + event.request.url + " " + event.type)); });'), '');
+  sb.handle(1, 'GET', 'https://sw.example/');
+  assert.strictEqual(sb.result(1).body, 'hi https://sw.example/ fetch');
+});
+
+test('service-worker: respondWith accepts a promise and self.addEventListener works', () => {
+  const sb = new Sandbox();
+  sb.load('service-worker', [], 'self.addEventListener("fetch", function (e) {' +
+    ' e.respondWith(Promise.resolve().then(function () { return new Response("later", { status: 201 }); })); });');
+  sb.handle(1);
+  const r = sb.result(1);
+  assert.strictEqual(r.status, 201);
+  assert.strictEqual(r.body, 'later');
+});
+
+test('service-worker: a second respondWith throws and the first one wins', () => {
+  const sb = new Sandbox();
+  sb.load('service-worker', [], 'addEventListener("fetch", function (e) {' +
+    ' e.respondWith(new Response("first")); try { e.respondWith(new Response("second")); } catch (err) { console.log(err.name); } });');
+  sb.handle(1);
+  assert.strictEqual(sb.result(1).body, 'first');
+  assert.strictEqual(sb.logs()[0].text, 'TypeError');
+});
+
+test('service-worker: a listener that never calls respondWith fails with no_handler', () => {
+  const sb = new Sandbox();
+  sb.load('service-worker', [], 'var saved; addEventListener("fetch", function (e) { saved = e; });');
+  sb.handle(1);
+  const r = sb.result(1);
+  assert.strictEqual(r.kind, 'no_handler');
+  assert.strictEqual(r.message, 'The fetch handler did not call respondWith().');
+  assert.throws(() => sb.run('saved.respondWith(new Response("late"))'), /synchronously/);
+  sb.drain();
+  assert.strictEqual(sb.answers(1).length, 1);
+});
+
+test('service-worker: a listener that throws fails with exception, once', () => {
+  const sb = new Sandbox();
+  sb.load('service-worker', [], 'addEventListener("fetch", function (e) { e.respondWith(new Response("x")); throw new RangeError("late throw"); });');
+  sb.handle(1);
+  const r = sb.result(1);
+  assert.deepStrictEqual([r.fn, r.kind, r.message], ['fail', 'exception', 'late throw']);
+});
+
+// ---------------------------------------------------------------------------
+// Answers: exactly one respond or fail per request.
+
+test('a synchronous Response is sent with status, statusText, lower-cased headers and body', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function () { return new Response("body", { status: 418, statusText: "Teapot",' +
+    ' headers: { "X-Custom": "v", "Set-Cookie": "a=1" } }); } };');
+  sb.handle(1);
+  const r = sb.result(1);
+  assert.strictEqual(r.fn, 'respond');
+  assert.strictEqual(r.status, 418);
+  assert.strictEqual(r.statusText, 'Teapot');
+  assert.deepStrictEqual(r.headers, [['x-custom', 'v'], ['set-cookie', 'a=1'], ['content-type', 'text/plain;charset=UTF-8']]);
+  assert.strictEqual(r.body, 'body');
+});
+
+test('an empty body is sent as null', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function () { return new Response(null, { status: 204 }); } };');
+  sb.handle(1);
+  assert.strictEqual(sb.result(1).body, null);
+  assert.strictEqual(sb.result(1).status, 204);
+});
+
+test('an async handler answers after the microtasks ran, not before', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function () { return Promise.resolve(1).then(function (n) { return n + 1; })' +
+    '.then(function (n) { return new Response("n=" + n); }); } };');
+  sb.wfp.handle(1, 'GET', 'https://a/', [], null, '');
+  assert.strictEqual(sb.answers(1).length, 0);
+  sb.drain();
+  assert.strictEqual(sb.result(1).body, 'n=2');
+});
+
+test('a synchronous throw fails with the exception message and stack', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function () { throw new TypeError("bad thing"); } };');
+  sb.handle(1);
+  const r = sb.result(1);
+  assert.strictEqual(r.kind, 'exception');
+  assert.strictEqual(r.message, 'bad thing');
+  assert.match(r.stack, /TypeError: bad thing/);
+});
+
+test('a rejection fails with the exception message; a thrown string has no stack', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (req) { if (req.url.indexOf("str") >= 0) return Promise.reject("plain string");' +
+    ' return Promise.resolve().then(function () { throw new Error("async bad"); }); } };');
+  sb.handle(1, 'GET', 'https://a/err');
+  sb.handle(2, 'GET', 'https://a/str');
+  assert.strictEqual(sb.result(1).kind, 'exception');
+  assert.strictEqual(sb.result(1).message, 'async bad');
+  assert.match(sb.result(1).stack, /async bad/);
+  assert.deepStrictEqual([sb.result(2).message, sb.result(2).stack], ['plain string', '']);
+});
+
+test('an exception whose message getter throws still fails the request', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function () { var e = Object.create(null);' +
+    ' Object.defineProperty(e, "message", { get: function () { throw 1; } }); throw e; } };');
+  sb.handle(1);
+  assert.strictEqual(sb.result(1).kind, 'exception');
+});
+
+test('a non-Response result fails with bad_response and says what it was', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (req) { var k = req.url.split("/")[3];' +
+    ' return { u: undefined, s: "text", o: { a: 1 }, n: null, a: [1], p: Promise.resolve(42) }[k]; } };');
+  const expect = { u: 'undefined', s: 'a string', o: 'an object', n: 'null', a: 'an array', p: 'a number' };
+  let id = 1;
+  for (const k of Object.keys(expect)) {
+    sb.handle(id, 'GET', 'https://a/' + k);
+    const r = sb.result(id++);
+    assert.strictEqual(r.kind, 'bad_response');
+    assert.strictEqual(r.message, 'The fetch handler returned ' + expect[k] + ' instead of a Response.');
+    assert.strictEqual(r.stack, '');
+  }
+});
+
+test('returning a Response whose body was already read fails the request', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function () { var r = new Response("x"); return r.text().then(function () { return r; }); } };');
+  sb.handle(1);
+  assert.strictEqual(sb.result(1).kind, 'exception');
+  assert.strictEqual(sb.result(1).message, 'Body has already been used.');
+});
+
+test('a handler promise that never settles leaves the request unanswered, and others still answer', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (req) { return req.url.indexOf("hang") > 0 ? new Promise(function () {}) : new Response("ok"); } };');
+  sb.handle(1, 'GET', 'https://a/hang');
+  sb.handle(2, 'GET', 'https://a/ok');
+  assert.strictEqual(sb.answers(1).length, 0);
+  assert.strictEqual(sb.result(2).body, 'ok');
+});
+
+test('a request id that is already running is refused', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function () { return new Promise(function () {}); } };');
+  sb.handle(1);
+  assert.throws(() => sb.wfp.handle(1, 'GET', 'https://a/', [], null, ''), /already running/);
+});
+
+test('tenant code cannot answer a request twice, or another id, with the internals it can find', () => {
+  const sb = new Sandbox();
+  // The tenant digs the runtime's own reaction out of its pending promise's
+  // hidden slots and calls it: first with its real request record, then
+  // with forged ones. The request table lets exactly one answer through.
+  commonjs(sb, 'module.exports = { fetch: function () { var resolveIt; var p = new Promise(function (r) { resolveIt = r; });' +
+    ' queueMicrotask(function () { Object.getOwnPropertySymbols(p).forEach(function (s) { var rec = p[s];' +
+    '   if (!rec || typeof rec.onFulfilled !== "function" || !rec.data) return;' +
+    '   rec.onFulfilled(rec.data, new Response("forged"), false);' +
+    '   rec.onFulfilled(rec.data, new Response("forged twice"), false);' +
+    '   rec.onFulfilled({ id: 77 }, new Response("other id"), false);' +
+    '   rec.data.id = 78; rec.onFulfilled(rec.data, new Response("renamed"), false); });' +
+    '   resolveIt(new Response("real")); });' +
+    ' return p; } };');
+  sb.handle(1);
+  assert.strictEqual(sb.result(1).body, 'forged');
+  assert.strictEqual(sb.answers(77).length + sb.answers(78).length, 0);
+  assert.deepStrictEqual(sb.violations, []);
+});
+
+test('a replaced Function.prototype.call never sees a host function', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'var seen = []; var orig = Function.prototype.call;' +
+    ' Function.prototype.call = function () { seen.push(this); return orig.apply(this, arguments); };' +
+    ' module.exports = { fetch: function (req, env) { console.log("x"); return env.D.get("w").fetch("https://w/")' +
+    '.then(function (r) { return new Response("ok"); }); } };', [{ type: 'dispatch_namespace', name: 'D' }]);
+  sb.handle(1);
+  sb.subResolve(101, 200);
+  assert.strictEqual(sb.result(1).body, 'ok');
+  const seen = sb.run('seen');
+  for (const f of Object.values(sb.hostFunctions)) assert.ok(!seen.includes(f));
+});
+
+// ---------------------------------------------------------------------------
+// Dispatch binding, subrequests, async context.
+
+const DISPATCH = [{ type: 'dispatch_namespace', name: 'DISPATCHER' }];
+
+test('get() is synchronous and lazy, and refuses a name that is not a string', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (req, env) { var stub = env.DISPATCHER.get("does-not-exist");' +
+    ' var msg; try { env.DISPATCHER.get(42); } catch (e) { msg = e.name; } return new Response(typeof stub.fetch + "|" + msg); } };', DISPATCH);
+  sb.handle(1);
+  assert.strictEqual(sb.result(1).body, 'function|TypeError');
+  assert.strictEqual(sb.subrequests().length, 0);
+});
+
+test('stub.fetch passes parent, binding, script, args, method, url, headers and body to the host', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (req, env) { return env.DISPATCHER.get("customer-a", { plan: "pro" })' +
+    '.fetch("https://customer-a.example/api", { method: "post", headers: { "X-Trace": "t" }, body: "payload" }); } };', DISPATCH);
+  sb.handle(5);
+  const [s] = sb.subrequests();
+  assert.deepStrictEqual(
+    { parentReqId: s.parentReqId, bindingName: s.bindingName, scriptName: s.scriptName, argsJson: s.argsJson, method: s.method, url: s.url, headers: s.headers, body: s.body },
+    { parentReqId: 5, bindingName: 'DISPATCHER', scriptName: 'customer-a', argsJson: '{"plan":"pro"}', method: 'POST',
+      url: 'https://customer-a.example/api', headers: [['x-trace', 't'], ['content-type', 'text/plain;charset=UTF-8']], body: 'payload' });
+  assert.strictEqual(sb.answers(5).length, 0);
+  assert.strictEqual(sb.subResolve(s.subId, 202, 'Accepted', [['X-From', 'user']], 'user says hi'), true);
+  const r = sb.result(5);
+  assert.deepStrictEqual([r.status, r.statusText, r.headers, r.body], [202, 'Accepted', [['x-from', 'user']], 'user says hi']);
+});
+
+test('stub.fetch forwards the incoming Request, body included, and args undefined become ""', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (req, env) { return env.DISPATCHER.get("w").fetch(req); } };', DISPATCH);
+  sb.handle(1, 'PUT', 'https://in.example/x', [['content-type', 'application/json']], '{"a":1}');
+  const [s] = sb.subrequests();
+  assert.deepStrictEqual([s.argsJson, s.method, s.url, s.headers, s.body], ['', 'PUT', 'https://in.example/x', [['content-type', 'application/json']], '{"a":1}']);
+});
+
+test('the subrequest Response can be read by the dispatcher', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (req, env) { return env.DISPATCHER.get("w").fetch("https://w/").then(function (r) {' +
+    ' return r.json().then(function (j) { return new Response(r.status + " " + r.ok + " " + r.url + " " + r.headers.get("x-a") + " " + j.v); }); }); } };', DISPATCH);
+  sb.handle(1);
+  sb.subResolve(101, 200, 'OK', [['X-A', 'b']], '{"v":7}');
+  assert.strictEqual(sb.result(1).body, '200 true https://w/ b 7');
+});
+
+test('subReject rejects with an Error carrying the message, which the dispatcher can catch', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (req, env) { return env.DISPATCHER.get("missing").fetch(req).catch(function (e) {' +
+    ' return new Response((e instanceof Error) + " " + e.message, { status: 404 }); }); } };', DISPATCH);
+  sb.handle(1);
+  assert.strictEqual(sb.subReject(101, 'Worker not found.'), true);
+  assert.deepStrictEqual([sb.result(1).status, sb.result(1).body], [404, 'true Worker not found.']);
+  assert.strictEqual(sb.subReject(101, 'again'), false);
+  assert.strictEqual(sb.subResolve(999, 200), false);
+});
+
+test('an uncaught user-worker exception is re-thrown in the dispatcher with its message', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (req, env) { return env.DISPATCHER.get("w").fetch(req); } };', DISPATCH);
+  sb.handle(1);
+  sb.subReject(101, 'user worker exploded');
+  assert.deepStrictEqual([sb.result(1).kind, sb.result(1).message], ['exception', 'user worker exploded']);
+});
+
+test('when the host refuses a subrequest the promise rejects with its error', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (req, env) { return env.DISPATCHER.get("w").fetch(req)' +
+    '.then(null, function (e) { return new Response("refused: " + e.message); }); } };', DISPATCH);
+  sb.refuseSubrequests = 'Too many subrequests.';
+  sb.handle(1);
+  assert.strictEqual(sb.result(1).body, 'refused: Too many subrequests.');
+});
+
+test('a bad Request for stub.fetch rejects instead of throwing', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (req, env) { var p = env.DISPATCHER.get("w").fetch("https://w/", { method: "GET", body: "x" });' +
+    ' return p.catch(function (e) { return new Response(e.name); }); } };', DISPATCH);
+  sb.handle(1);
+  assert.strictEqual(sb.result(1).body, 'TypeError');
+  assert.strictEqual(sb.subrequests().length, 0);
+});
+
+test('stub.fetch at the top level of the script rejects: there is no request to charge', () => {
+  const sb = new Sandbox();
+  assert.strictEqual(sb.load('service-worker', DISPATCH, 'var early = "pending";' +
+    ' DISPATCHER.get("w").fetch("https://w/").then(null, function (e) { early = e.message; });' +
+    ' addEventListener("fetch", function (e) { e.respondWith(new Response(early)); });'), '');
+  sb.handle(1);
+  assert.match(sb.result(1).body, /global scope/);
+  assert.strictEqual(sb.subrequests().length, 0);
+});
+
+test('the parent of a subrequest made in a then-chain is the request that started the chain', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (req, env) { var who = req.headers.get("x-id");' +
+    ' return env.DISPATCHER.get("first-" + who).fetch("https://first/" + who).then(function (r) { return r.text(); }).then(function (t) {' +
+    '   console.log("got " + t + " for " + who);' +
+    '   return env.DISPATCHER.get("second-" + who).fetch("https://second/" + who);' +
+    ' }).then(function (r2) { return new Response(who + ":" + r2.status); }); } };', DISPATCH);
+  sb.handle(1, 'GET', 'https://a/', [['x-id', 'a']]);
+  sb.handle(2, 'GET', 'https://a/', [['x-id', 'b']]);
+  let subs = sb.subrequests();
+  assert.deepStrictEqual(subs.map((s) => [s.parentReqId, s.scriptName, s.subId]), [[1, 'first-a', 101], [2, 'first-b', 102]]);
+  sb.subResolve(102, 200, '', [], 'B');
+  sb.subResolve(101, 200, '', [], 'A');
+  subs = sb.subrequests();
+  assert.deepStrictEqual(subs.slice(2).map((s) => [s.parentReqId, s.scriptName]), [[2, 'second-b'], [1, 'second-a']]);
+  assert.deepStrictEqual(sb.logs().map((l) => [l.reqId, l.text]), [[2, 'got B for b'], [1, 'got A for a']]);
+  sb.subResolve(104, 201);
+  sb.subResolve(103, 202);
+  assert.strictEqual(sb.result(1).body, 'a:201');
+  assert.strictEqual(sb.result(2).body, 'b:202');
+  assert.strictEqual(sb.wfp.current, null);
+});
+
+test('a reaction runs in the context of the request that called then, not the one that settled', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'var shared, resolveShared; module.exports = { fetch: function (req) {' +
+    ' if (req.url.indexOf("make") > 0) { shared = new Promise(function (r) { resolveShared = r; }); return new Response("made"); }' +
+    ' if (req.url.indexOf("wait") > 0) return shared.then(function () { console.log("waiter"); queueMicrotask(function () { console.log("micro"); });' +
+    '   return new Response("waited"); });' +
+    ' resolveShared(1); return new Response("resolved"); } };');
+  sb.handle(1, 'GET', 'https://a/make');
+  sb.handle(2, 'GET', 'https://a/wait');
+  sb.handle(3, 'GET', 'https://a/resolve');
+  assert.deepStrictEqual(sb.logs().map((l) => [l.reqId, l.text]), [[2, 'waiter'], [2, 'micro']]);
+  assert.strictEqual(sb.result(2).body, 'waited');
+});
+
+test('__wfp.current is the running request inside handlers and null outside', () => {
+  const sb = new Sandbox();
+  const seen = [];
+  sb.context.peek = () => seen.push(sb.wfp.current);
+  commonjs(sb, 'peek(); module.exports = { fetch: function () { peek(); return Promise.resolve().then(function () { peek(); return new Response(""); }); } };');
+  sb.handle(9);
+  assert.deepStrictEqual(seen, [null, 9, 9]);
+  assert.strictEqual(sb.wfp.current, null);
+});
+
+test('waitUntil accepts promises and logs a rejection under the request', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (r, e, ctx) { ctx.waitUntil(Promise.reject(new Error("bg failed")));' +
+    ' ctx.waitUntil(Promise.resolve(1)); ctx.passThroughOnException(); return new Response("ok"); } };');
+  sb.handle(3);
+  assert.strictEqual(sb.result(3).body, 'ok');
+  const l = sb.logs();
+  assert.strictEqual(l.length, 1);
+  assert.deepStrictEqual([l[0].level, l[0].reqId], ['error', 3]);
+  assert.match(l[0].text, /bg failed/);
+});
+
+// ---------------------------------------------------------------------------
+// Promise.
+
+test('then callbacks run only when the host drains the queue', () => {
+  const sb = new Sandbox();
+  sb.run('var log = []; Promise.resolve(1).then(function (v) { log.push(v); }); queueMicrotask(function () { log.push("q"); });');
+  assert.deepStrictEqual(plain(sb.run('log')), []);
+  assert.strictEqual(sb.drain(), 2);
+  assert.deepStrictEqual(plain(sb.run('log')), [1, 'q']);
+});
+
+// The same script under node's native Promise and under ours must log the
+// same order of events.
+const ORDERING_SCRIPTS = {
+  'nested then chains interleave': `
+    Promise.resolve().then(function () { log.push('a1'); }).then(function () { log.push('a2'); }).then(function () { log.push('a3'); });
+    Promise.resolve().then(function () { log.push('b1'); }).then(function () { log.push('b2'); });
+    queueMicrotask(function () { log.push('q'); });`,
+  'resolving with a promise takes two extra ticks': `
+    new Promise(function (r) { r(Promise.resolve('x')); }).then(function (v) { log.push('adopted ' + v); });
+    Promise.resolve().then(function () { log.push('t1'); }).then(function () { log.push('t2'); }).then(function () { log.push('t3'); });`,
+  'returning a promise from then': `
+    Promise.resolve().then(function () { return Promise.resolve('r'); }).then(function (v) { log.push(v); });
+    Promise.resolve().then(function () { log.push(1); }).then(function () { log.push(2); }).then(function () { log.push(3); }).then(function () { log.push(4); });`,
+  'thenables are called in a job': `
+    var th = { then: function (ok) { log.push('then called'); ok('th'); } };
+    Promise.resolve(th).then(function (v) { log.push(v); });
+    log.push('sync');
+    Promise.resolve().then(function () { log.push('p1'); }).then(function () { log.push('p2'); });`,
+  'catch and finally': `
+    Promise.reject(new Error('e')).catch(function (e) { log.push('caught ' + e.message); return 'v'; })
+      .finally(function () { log.push('finally'); }).then(function (v) { log.push('after ' + v); });
+    Promise.reject('r').finally(function () { log.push('f2'); }).then(null, function (r) { log.push('still ' + r); });
+    Promise.resolve().then(function () { log.push(1); }).then(function () { log.push(2); }).then(function () { log.push(3); }).then(function () { log.push(4); }).then(function () { log.push(5); });`,
+  'all, allSettled, race, any': `
+    Promise.all([1, Promise.resolve(2), { then: function (r) { r(3); } }]).then(function (v) { log.push('all ' + v.join()); });
+    Promise.all([Promise.reject('no'), 1]).catch(function (e) { log.push('all rejected ' + e); });
+    Promise.allSettled([Promise.reject('x'), 2]).then(function (v) { log.push(JSON.stringify(v)); });
+    Promise.race([new Promise(function () {}), Promise.resolve('fast')]).then(function (v) { log.push('race ' + v); });
+    Promise.any([Promise.reject(1), Promise.resolve('any ok')]).then(function (v) { log.push(v); });
+    Promise.any([Promise.reject(1), Promise.reject(2)]).catch(function (e) { log.push(e.constructor.name + ' ' + e.errors.join()); });
+    Promise.all([]).then(function (v) { log.push('empty ' + v.length); });
+    Promise.resolve().then(function () { log.push(1); }).then(function () { log.push(2); }).then(function () { log.push(3); });`,
+  'executor and resolver edge cases': `
+    new Promise(function (ok, no) { ok(1); no(2); ok(3); }).then(function (v) { log.push('first wins ' + v); });
+    new Promise(function () { throw new Error('thrown'); }).catch(function (e) { log.push(e.message); });
+    new Promise(function (ok) { ok(4); throw new Error('ignored'); }).then(function (v) { log.push('resolved ' + v); });
+    var p = new Promise(function (ok) { resolveLater = ok; }); p.then(function (v) { log.push('late ' + v); }); resolveLater(5);
+    var selfRef = Promise.resolve().then(function () { return selfRef; }); selfRef.catch(function (e) { log.push(e.constructor.name); });
+    var bad = {}; Object.defineProperty(bad, 'then', { get: function () { throw new Error('getter'); } });
+    Promise.resolve(bad).catch(function (e) { log.push(e.message); });
+    Promise.resolve({ then: function (ok, no) { ok('once'); no('never'); throw new Error('never'); } }).then(function (v) { log.push(v); });
+    Promise.resolve(1).then(2, 3).then(function (v) { log.push('passthrough ' + v); });
+    Promise.reject(9).then(function () {}, undefined).catch(function (v) { log.push('reject passthrough ' + v); });`,
+};
+
+for (const [name, script] of Object.entries(ORDERING_SCRIPTS)) {
+  test('ordering matches native promises: ' + name, async () => {
+    const native = vm.createContext({ log: [], queueMicrotask });
+    vm.runInContext('var resolveLater;' + script, native);
+    await new Promise((r) => setImmediate(r));
+    const sb = new Sandbox();
+    sb.run('var log = []; var resolveLater;' + script);
+    sb.drain();
+    assert.deepStrictEqual(plain(sb.run('log')), plain(native.log));
+  });
+}
+
+test('Promise statics and prototype look like the built-in', () => {
+  const sb = new Sandbox();
+  assert.strictEqual(sb.run('var p = Promise.resolve(1); Promise.resolve(p) === p'), true);
+  assert.strictEqual(sb.run('Object.prototype.toString.call(Promise.resolve())'), '[object Promise]');
+  assert.strictEqual(sb.run('Object.keys(Promise.resolve(1)).length + JSON.stringify(Promise.resolve(1))'), '0{}');
+  assert.throws(() => sb.run('Promise(function () {})'), /new/);
+  assert.throws(() => sb.run('new Promise(1)'), typeError);
+  assert.throws(() => sb.run('Promise.prototype.then.call({}, function () {})'), typeError);
+  assert.strictEqual(sb.run('Promise.resolve() instanceof Promise && Promise.reject(1).catch(function () {}) instanceof Promise'), true);
+});
+
+test('a throwing microtask is logged and the queue keeps draining', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function () { queueMicrotask(function () { throw new Error("micro boom"); });' +
+    ' return Promise.resolve().then(function () { return new Response("still here"); }); } };');
+  sb.handle(4);
+  assert.strictEqual(sb.result(4).body, 'still here');
+  const l = sb.logs();
+  assert.deepStrictEqual([l.length, l[0].level, l[0].reqId], [1, 'error', 4]);
+  assert.match(l[0].text, /micro boom/);
+  assert.throws(() => sb.run('queueMicrotask(1)'), typeError);
+});
+
+test('unhandled rejections are ignored', () => {
+  const sb = new Sandbox();
+  sb.run('Promise.reject(new Error("nobody cares")); Promise.resolve().then(function () { throw 1; });');
+  sb.drain();
+  assert.deepStrictEqual(sb.calls, []);
+});
+
+test('a long promise chain drains without growing memory without bound', () => {
+  const sb = new Sandbox();
+  sb.run('var n = 0; function step() { if (++n < 20000) return Promise.resolve().then(step); } Promise.resolve().then(step);');
+  sb.drain();
+  assert.strictEqual(sb.run('n'), 20000);
+});
+
+// ---------------------------------------------------------------------------
+// Headers.
+
+test('Headers names are case-insensitive and lower-cased; get joins values with ", "', () => {
+  const sb = new Sandbox();
+  sb.run('var h = new Headers(); h.append("Accept", "a"); h.append("ACCEPT", "b"); h.set("X-One", "1");');
+  assert.strictEqual(sb.run('h.get("accept")'), 'a, b');
+  assert.strictEqual(sb.run('h.has("x-ONE") && !h.has("x-two")'), true);
+  assert.strictEqual(sb.run('h.get("missing")'), null);
+  sb.run('h.set("accept", "c")');
+  assert.strictEqual(sb.run('h.get("Accept")'), 'c');
+  sb.run('h.delete("Accept")');
+  assert.strictEqual(sb.run('h.has("accept")'), false);
+});
+
+test('Headers iterate sorted by name with values combined, set-cookie kept apart', () => {
+  const sb = new Sandbox();
+  sb.run('var h = new Headers([["Zeta", "z"], ["set-cookie", "a=1"], ["Alpha", "1"], ["Set-Cookie", "b=2"], ["alpha", "2"]]);');
+  assert.deepStrictEqual(plain(sb.run('var out = []; var it = h.entries(); for (var s = it.next(); !s.done; s = it.next()) out.push(s.value); out')),
+    [['alpha', '1, 2'], ['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['zeta', 'z']]);
+  assert.deepStrictEqual(plain(sb.run('Array.from(h.keys())')), ['alpha', 'set-cookie', 'set-cookie', 'zeta']);
+  assert.deepStrictEqual(plain(sb.run('Array.from(h.values())')), ['1, 2', 'a=1', 'b=2', 'z']);
+  assert.deepStrictEqual(plain(sb.run('Array.from(h)')), [['alpha', '1, 2'], ['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['zeta', 'z']]);
+  assert.deepStrictEqual(plain(sb.run('h.getSetCookie()')), ['a=1', 'b=2']);
+  assert.deepStrictEqual(plain(sb.run('var f = []; h.forEach(function (v, k, o) { f.push([k, v, o === h, this.t]); }, { t: 1 }); f')),
+    [['alpha', '1, 2', true, 1], ['set-cookie', 'a=1', true, 1], ['set-cookie', 'b=2', true, 1], ['zeta', 'z', true, 1]]);
+});
+
+test('Headers are built from Headers, pairs, plain objects and iterables', () => {
+  const sb = new Sandbox();
+  assert.strictEqual(sb.run('new Headers(new Headers({ A: "1" })).get("a")'), '1');
+  assert.strictEqual(sb.run('new Headers({ "Content-Type": "text/html", n: 5 }).get("N")'), '5');
+  assert.strictEqual(sb.run('new Headers([["a", "1"], ["a", "2"]]).get("a")'), '1, 2');
+  assert.strictEqual(sb.run('new Headers(new Headers([["b", "2"]]).entries()).get("b")'), '2');
+  assert.strictEqual(sb.run('var src = new Headers({ a: "1" }); var copy = new Headers(src); copy.set("a", "2"); src.get("a")'), '1');
+  assert.throws(() => sb.run('new Headers([["a", "1", "x"]])'), typeError);
+  assert.throws(() => sb.run('new Headers([["a"]])'), typeError);
+  assert.throws(() => sb.run('new Headers("a: b")'), typeError);
+  assert.throws(() => sb.run('Headers()'), typeError);
+});
+
+test('Headers refuse names that are not tokens and values with CR, LF or NUL', () => {
+  const sb = new Sandbox();
+  const names = ['bad name', 'bad:name', '', 'naïve', 'a\nb'];
+  for (const n of names) {
+    assert.throws(() => sb.run('new Headers().append(' + JSON.stringify(n) + ', "v")'), (e) => e.name === 'TypeError' && e.message === 'Invalid header name.', n);
+  }
+  for (const op of ['get', 'has', 'delete']) assert.throws(() => sb.run('new Headers()["' + op + '"]("a b")'), /Invalid header name/);
+  for (const v of ['a\rb', 'a\nb', 'a\u0000b']) {
+    assert.throws(() => sb.run('new Headers({ a: ' + JSON.stringify(v) + ' })'), (e) => e.name === 'TypeError' && e.message === 'Invalid header value.');
+  }
+  assert.strictEqual(sb.run('new Headers({ a: " \\t padded\\t \\r\\n" }).get("a")'), 'padded');
+  assert.strictEqual(sb.run('new Headers({ "!#$%&\'*+-.^_`|~09AZaz": "ok" }).get("!#$%&\'*+-.^_`|~09azaz")'), 'ok');
+});
+
+// ---------------------------------------------------------------------------
+// Request and Response.
+
+test('Request upper-cases the standard methods only and normalises http URLs', () => {
+  const sb = new Sandbox();
+  assert.deepStrictEqual(plain(sb.run('["get", "post", "Delete", "options", "head", "put", "patch", "PROPFIND"].map(function (m) { return new Request("https://a/", { method: m }).method; })')),
+    ['GET', 'POST', 'DELETE', 'OPTIONS', 'HEAD', 'PUT', 'patch', 'PROPFIND']);
+  assert.strictEqual(sb.run('new Request("HTTPS://Example.COM").url'), 'https://example.com/');
+  assert.strictEqual(sb.run('new Request("https://example.com?x=1").url'), 'https://example.com/?x=1');
+  assert.strictEqual(sb.run('new Request("https://example.com/A/b?C").url'), 'https://example.com/A/b?C');
+  assert.throws(() => sb.run('new Request("/relative")'), typeError);
+  assert.throws(() => sb.run('new Request("https://a/", { method: "bad method" })'), typeError);
+  assert.strictEqual(sb.run('new Request("https://a/").method'), 'GET');
+});
+
+test('Request refuses a body on GET and HEAD', () => {
+  const sb = new Sandbox();
+  assert.throws(() => sb.run('new Request("https://a/", { body: "x" })'), typeError);
+  assert.throws(() => sb.run('new Request("https://a/", { method: "HEAD", body: "x" })'), typeError);
+  assert.strictEqual(sb.run('new Request("https://a/", { method: "GET", body: null }).bodyUsed'), false);
+});
+
+test('Request bodies: string, ArrayBuffer, typed array and DataView, copied on construction', () => {
+  const sb = new Sandbox();
+  assert.strictEqual(sb.value('return new Request("https://a/", { method: "POST", body: "héllo" }).text();'), 'héllo');
+  assert.strictEqual(sb.run('new Request("https://a/", { method: "POST", body: "x" }).headers.get("content-type")'), 'text/plain;charset=UTF-8');
+  assert.strictEqual(sb.run('new Request("https://a/", { method: "POST", body: new Uint8Array([1]) }).headers.has("content-type")'), false);
+  assert.strictEqual(sb.run('new Request("https://a/", { method: "POST", body: "x", headers: { "Content-Type": "text/csv" } }).headers.get("content-type")'), 'text/csv');
+  assert.strictEqual(sb.value('var u = new Uint8Array([104, 105]); var r = new Request("https://a/", { method: "POST", body: u }); u[0] = 0; return r.text();'), 'hi');
+  assert.strictEqual(sb.value('var b = new Uint8Array([0, 111, 107, 0]).buffer; return new Request("https://a/", { method: "POST", body: new DataView(b, 1, 2) }).text();'), 'ok');
+  assert.strictEqual(sb.value('return new Request("https://a/", { method: "POST", body: new Uint16Array([0x6968]).buffer }).text();'), 'hi');
+  assert.deepStrictEqual(plain(sb.value('return new Request("https://a/", { method: "POST", body: "{\\"a\\":[1]}" }).json();')), { a: [1] });
+  assert.deepStrictEqual(Array.from(sb.value('return new Request("https://a/", { method: "POST", body: "ab" }).arrayBuffer().then(function (b) { return new Uint8Array(b); });')), [97, 98]);
+  assert.strictEqual(sb.value('return new Request("https://a/").text();'), '');
+});
+
+test('a body can be read once; a second read rejects with TypeError', () => {
+  const sb = new Sandbox();
+  const e = sb.rejection('var r = new Request("https://a/", { method: "POST", body: "x" }); return r.text().then(function () { return r.text(); });');
+  assert.strictEqual(e.name, 'TypeError');
+  assert.strictEqual(e.message, 'Body has already been used.');
+  assert.strictEqual(sb.run('var r2 = new Response("x"); r2.text(); r2.bodyUsed'), true);
+  assert.strictEqual(sb.rejection('return new Response("{").json();').name, 'SyntaxError');
+});
+
+test('clone keeps the body readable twice; cloning a used body throws', () => {
+  const sb = new Sandbox();
+  assert.strictEqual(sb.value('var r = new Response("dup", { status: 201, headers: { a: "1" } }); var c = r.clone(); c.headers.set("a", "2");' +
+    ' return Promise.all([r.text(), c.text()]).then(function (t) { return t.join() + r.headers.get("a") + c.status; });'), 'dup,dup1201');
+  assert.strictEqual(sb.value('var q = new Request("https://a/", { method: "POST", body: "b" }); var c = q.clone();' +
+    ' return q.text().then(function (t) { return c.text().then(function (u) { return t + u + c.method; }); });'), 'bbPOST');
+  assert.throws(() => sb.run('var u = new Response("x"); u.text(); u.clone()'), typeError);
+});
+
+test('new Request(request, init) moves the body and overrides method and headers', () => {
+  const sb = new Sandbox();
+  assert.strictEqual(sb.value('var a = new Request("https://a/", { method: "POST", body: "moved", headers: { x: "1" } });' +
+    ' var b = new Request(a, { headers: { y: "2" } });' +
+    ' return b.text().then(function (t) { return [t, a.bodyUsed, b.method, b.url, b.headers.has("x"), b.headers.get("y")].join(); });'),
+  'moved,true,POST,https://a/,false,2');
+  assert.throws(() => sb.run('var used = new Request("https://a/", { method: "POST", body: "x" }); used.text(); new Request(used)'), typeError);
+  assert.throws(() => sb.run('new Request(new Request("https://a/", { method: "POST", body: "x" }), { method: "GET" })'), typeError);
+});
+
+test('Response defaults and status checks', () => {
+  const sb = new Sandbox();
+  assert.deepStrictEqual(plain(sb.run('var r = new Response(); [r.status, r.statusText, r.ok, r.redirected, r.type, r.url, r.bodyUsed, r.body]')),
+    [200, '', true, false, 'default', '', false, null]);
+  assert.strictEqual(sb.run('new Response("x", { status: 404 }).ok'), false);
+  for (const s of [199, 600, 0, 'abc']) {
+    assert.throws(() => sb.run('new Response("", { status: ' + JSON.stringify(s) + ' })'), (e) => e.name === 'RangeError', String(s));
+  }
+  assert.throws(() => sb.run('new Response("body", { status: 204 })'), typeError);
+  assert.throws(() => sb.run('new Response("x", { statusText: "a\\r\\nb: c" })'), typeError);
+  assert.strictEqual(sb.run('new Response("x").headers.get("content-type")'), 'text/plain;charset=UTF-8');
+  assert.strictEqual(sb.run('new Response(new Uint8Array([1])).headers.has("content-type")'), false);
+  assert.strictEqual(sb.run('var base = new Response("x", { status: 202, headers: { k: "v" } }); var copy = new Response(base.body, base); copy.status + copy.headers.get("k")'), '202v');
+});
+
+test('Response.json, Response.redirect and Response.error', () => {
+  const sb = new Sandbox();
+  assert.strictEqual(sb.value('var r = Response.json({ a: [1, "b"] }, { status: 201, headers: { x: "y" } });' +
+    ' return r.text().then(function (t) { return [r.status, r.headers.get("content-type"), r.headers.get("x"), t].join("|"); });'),
+  '201|application/json|y|{"a":[1,"b"]}');
+  assert.strictEqual(sb.run('Response.json(1, { headers: { "content-type": "application/vnd+json" } }).headers.get("content-type")'), 'application/vnd+json');
+  assert.throws(() => sb.run('Response.json(undefined)'), typeError);
+  assert.deepStrictEqual(plain(sb.run('var r = Response.redirect("https://to.example/x"); [r.status, r.headers.get("location")]')), [302, 'https://to.example/x']);
+  assert.strictEqual(sb.run('Response.redirect("https://to/", 301).status'), 301);
+  assert.throws(() => sb.run('Response.redirect("https://to/", 200)'), (e) => e.name === 'RangeError');
+  assert.throws(() => sb.run('Response.redirect("https://to/").headers.set("a", "b")'), /immutable/);
+  assert.deepStrictEqual(plain(sb.run('var e = Response.error(); [e.status, e.type]')), [0, 'error']);
+});
+
+test('returning Response.error() fails the request as a bad response', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function () { return Response.error(); } };');
+  sb.handle(1);
+  assert.strictEqual(sb.result(1).kind, 'bad_response');
+});
+
+test('Request, Response and Headers hide their internal state from enumeration', () => {
+  const sb = new Sandbox();
+  assert.strictEqual(sb.run('JSON.stringify([new Headers({ a: "1" }), new Response("x"), new Request("https://a/")])'), '[{},{},{}]');
+  assert.strictEqual(sb.run('Object.prototype.toString.call(new Headers())'), '[object Headers]');
+  assert.strictEqual(sb.run('var k = []; for (var x in new Response("x")) k.push(x); k.indexOf("status") >= 0 && k.indexOf("text") < 0'), true);
+});
+
+// ---------------------------------------------------------------------------
+// console.
+
+test('console methods format their arguments and log under the current request', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'console.info("top", 1); module.exports = { fetch: function () { var cyc = {}; cyc.self = cyc;' +
+    ' console.log("s", 42, true, null, undefined, { a: [1] }, [1, "x"]); console.warn(cyc); console.error(new Error("oops"));' +
+    ' console.debug(function named() {}); return new Response(""); } };');
+  sb.handle(8);
+  const l = sb.logs();
+  assert.deepStrictEqual(l.slice(0, 3).map((x) => [x.level, x.reqId, x.text]), [
+    ['info', null, 'top 1'],
+    ['log', 8, 's 42 true null undefined {"a":[1]} [1,"x"]'],
+    ['warn', 8, '[object Object]'],
+  ]);
+  assert.strictEqual(l[3].level, 'error');
+  assert.match(l[3].text, /^Error: oops/);
+  assert.deepStrictEqual([l[4].level, l[4].text], ['debug', '[Function: named]']);
+});
+
+// ---------------------------------------------------------------------------
+
+(async () => {
+  let passed = 0;
+  let failed = 0;
+  const only = process.argv[2];
+  for (const t of tests) {
+    if (only && !t.name.includes(only)) continue;
+    try {
+      await t.fn();
+      passed++;
+    } catch (e) {
+      failed++;
+      console.log('FAIL ' + t.name + '\n    ' + String(e && e.stack ? e.stack : e).split('\n').slice(0, 6).join('\n    '));
+    }
+  }
+  console.log(passed + ' passed, ' + failed + ' failed');
+  process.exitCode = failed === 0 ? 0 : 1;
+})();
