@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstring>
 #include <thread>
+#include <unordered_set>
 
 #include "ipc/log.h"
 #include "ipc/wire.h"
@@ -39,9 +40,12 @@ struct Daemon::Child {
   uint64_t served = 0;
   Clock::time_point started = Clock::now();
   Clock::time_point last_used = Clock::now();
+  // Requests given up on (wall-clock limit) whose late answers are dropped.
+  std::unordered_set<uint64_t> forgotten;
 };
 
 struct Daemon::Call {
+  Daemon* daemon = nullptr;
   uint64_t id = 0;
   uint64_t child_id = 0;                   // where it runs
   std::shared_ptr<HttpExchange> client;    // origin: a public client
@@ -267,6 +271,7 @@ void Daemon::child_gone(Child* c, const std::string& why) {
     for (auto& [id, done] : pending) {
       CompileResult r;
       r.error = "the compiler stopped (" + why + ") while compiling this script";
+      r.internal = why.find("over 30 s") == std::string::npos;  // a timeout is the script's fault
       done(r);
     }
   }
@@ -361,6 +366,7 @@ void Daemon::handle_message(Child* c, Message& m) {
       auto it = calls_.find(m.request_id);
       // Identity comes from the channel: an answer to a request this child
       // was not given is a forgery.
+      if (it == calls_.end() && c->forgotten.erase(m.request_id)) return;  // too late
       if (it == calls_.end() || it->second->child_id != c->id)
         return kill_child(c, "answer for a request it does not hold");
       Call* call = it->second.get();
@@ -495,6 +501,7 @@ void Daemon::compile(const std::string& filename, const std::string& source,
   if (!compiler_id_ || it == children_.end()) {
     CompileResult r;
     r.error = "the compiler is not available";
+    r.internal = true;
     // Never call back inside compile(): defer to the loop.
     auto* heap_done = new std::function<void()>([done, r] { done(r); });
     event_base_once(base_, -1, EV_TIMEOUT, [](int, short, void* a) {
@@ -599,6 +606,11 @@ void Daemon::send_request(Call* call, Child* target, uint64_t slot, const std::s
                           const std::string& url, const HeaderList& headers, const std::string& body,
                           const std::string& args, int64_t cpu_ms, int64_t subrequests) {
   call->child_id = target->id;
+  call->daemon = this;
+  // Every invocation has the wall-clock limit; see on_call_timeout.
+  call->timer = evtimer_new(base_, on_call_timeout, call);
+  timeval tv{(time_t)(config_.wall_ms / 1000), (suseconds_t)((config_.wall_ms % 1000) * 1000)};
+  evtimer_add(call->timer, &tv);
   target->inflight++;
   target->served++;
   target->last_used = Clock::now();
@@ -629,29 +641,6 @@ void Daemon::on_public_request(std::shared_ptr<HttpExchange> ex) {
   call->public_id = request_id;
   call->worker_id = route->worker_id;
   call->label = route->worker_name;
-  // The wall-clock limit covers the whole chain as the client sees it.
-  call->timer = evtimer_new(
-      base_,
-      [](int, short, void* arg) {
-        auto* c = (Call*)arg;
-        guarded("wall timer", [&] {
-          if (!c->client) return;
-          logf(LogLevel::warn, "request %s to %s exceeded the wall-clock limit", c->public_id.c_str(),
-               c->label.c_str());
-          auto client = std::move(c->client);
-          c->client.reset();
-          // Answered here; the late answer from the child is dropped.
-          PublicError pe = public_error(ErrorCode::wall_limit);
-          HttpResponse resp;
-          resp.status = pe.status;
-          resp.headers.push_back({"Content-Type", "text/plain; charset=utf-8"});
-          resp.body = "Error " + std::to_string(pe.code) + ": " + pe.text + "\nrequest id: " + c->public_id + "\n";
-          client->respond(std::move(resp));
-        });
-      },
-      call.get());
-  timeval tv{(time_t)(config_.wall_ms / 1000), (suseconds_t)((config_.wall_ms % 1000) * 1000)};
-  evtimer_add(call->timer, &tv);
 
   HeaderList headers;
   for (const HttpHeader& h : req.headers)
@@ -821,6 +810,26 @@ void Daemon::finish_call(Call* call, Message* response, ErrorCode code, const st
   }
   if (child && child->retired && child->inflight == 0 && child->role == Role::sandbox)
     kill_child(child, "retired");
+}
+
+// A call over the wall-clock limit fails with the limit's error. A sandbox
+// can't be interrupted from outside, so it is replaced; a dispatcher serves
+// other requests and only forgets this one.
+void Daemon::on_call_timeout(int, short, void* arg) {
+  auto* call = (Call*)arg;
+  Daemon* d = call->daemon;
+  guarded("wall timer", [&] {
+    auto it = d->children_.find(call->child_id);
+    Child* child = it == d->children_.end() ? nullptr : it->second.get();
+    uint64_t id = call->id;
+    logf(LogLevel::warn, "request %s: %s exceeded the wall-clock limit of %lld ms", call->public_id.c_str(),
+         call->label.c_str(), (long long)d->config_.wall_ms);
+    d->finish_call(call, nullptr, ErrorCode::wall_limit, "", "");
+    if (!child || child->dead) return;
+    if (child->role == Role::sandbox) d->kill_child(child, "exceeded the wall-clock limit");
+    else child->forgotten.insert(id);
+  });
+  guarded("reap", [&] { d->reap(); });
 }
 
 // --- the loop ---------------------------------------------------------------

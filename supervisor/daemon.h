@@ -77,6 +77,7 @@ class Daemon : public AdminBackend {
   void on_tick();
   void reap();  // frees children marked dead, outside their own callbacks
   static void on_child_event(int fd, short what, void* arg);
+  static void on_call_timeout(int fd, short what, void* arg);
   std::vector<Child*> live_children(Role role);
 
   // requests
