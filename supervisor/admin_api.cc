@@ -876,6 +876,7 @@ void compile_then(Call& c, const std::string& filename, const Upload& up,
       [ex, hint, messages = std::move(messages),
        commit = std::move(commit)](AdminBackend::CompileResult r) {
         answer_guarded(*ex, "deploy", [&] {
+          if (!r.ok && r.internal) fail(500, kInternal, "cannot compile now: " + r.error);
           if (!r.ok)
             fail(400, kScriptRefused,
                  (r.error.empty() ? std::string("script failed to compile") : r.error) + hint);

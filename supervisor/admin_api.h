@@ -31,6 +31,7 @@ class AdminBackend {
     std::string bytecode;  // Duktape dump
     std::string build_id;
     std::string error;     // "filename:LINE: SyntaxError: message" when !ok
+    bool internal = false; // !ok because of us (compiler down), not the script
   };
   // Compiles `source` in the locked compiler child; `done` runs later on the
   // event loop (never inside this call).
