@@ -85,9 +85,11 @@ const std::vector<KeyBinding>& table() {
       int_key("memory_mb", &Config::memory_mb, "128", 8, 4096, true, "heap of one sandbox, in MiB"),
       int_key("subrequests", &Config::subrequests, "50", 0, 10000, true,
               "fetch, service-binding and Cache API calls of one invocation"),
-      int_key("max_script_bytes", &Config::max_script_bytes, "10485760", 1024, 268435456, true,
+      // The upper bounds keep a script (with its bytecode) and a body inside
+      // the size limits of the IPC messages that carry them (ipc/messages.cc).
+      int_key("max_script_bytes", &Config::max_script_bytes, "10485760", 1024, 16777216, true,
               "largest script accepted by a deploy, in bytes"),
-      int_key("max_body_bytes", &Config::max_body_bytes, "16777216", 0, 1073741824, true,
+      int_key("max_body_bytes", &Config::max_body_bytes, "16777216", 0, 67108864, true,
               "largest request body accepted, in bytes; past it 413"),
       int_key("max_header_bytes", &Config::max_header_bytes, "32768", 1024, 1048576, true,
               "largest request line plus headers, in bytes; past it 414 or 431"),
