@@ -185,6 +185,11 @@ int main(int argc, char** argv) {
     wfp::logf(wfp::LogLevel::info, "running as %s:%s", config.user.c_str(), config.group.c_str());
   }
 
+  // SQLite creates its -wal and -shm files beside the store, by path, as
+  // the service user: say so plainly if a parent directory is closed to it.
+  if (access(config.data_dir.c_str(), R_OK | W_OK | X_OK) != 0)
+    fatal("data_dir " + config.data_dir + " is not writable by user " + config.user +
+          " (is a parent directory closed to it?): " + strerror(errno));
   std::unique_ptr<wfp::Store> store;
   try {
     store = std::make_unique<wfp::Store>(config.data_dir + "/store.db");
