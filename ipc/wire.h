@@ -12,6 +12,9 @@
 
 namespace wfp {
 
+// Header lists as they travel: (name, value) pairs in order.
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
 class WireWriter {
  public:
   WireWriter& u8(uint8_t v) { buf_.push_back((char)v); return *this; }

@@ -12,12 +12,11 @@
 #include <vector>
 
 #include "ipc/errors.h"
+#include "ipc/wire.h"
 
 struct duk_hthread;
 
 namespace wfp {
-
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 // What the runtime asks of the process around it (the runner loop).
 class HostSink {

@@ -17,7 +17,7 @@
 
 #include "ipc/channel.h"
 #include "ipc/errors.h"
-#include "sandbox/host.h"
+#include "ipc/wire.h"
 #include "supervisor/admin_api.h"
 #include "supervisor/config.h"
 #include "supervisor/http.h"

@@ -48,6 +48,7 @@ class Sandbox {
     this.answered = new Map(); // reqId → number of respond/fail calls
     this.nextSubId = 101;
     this.refuseSubrequests = null; // a message makes subrequest() throw
+    this.refuseRespond = null; // a message makes respond() throw
     this.context = vm.createContext({});
     const enc = new TextEncoder();
     const dec = new TextDecoder();
@@ -90,6 +91,7 @@ class Sandbox {
     return {
       respond(reqId, status, statusText, headers, body) {
         if (arguments.length !== 5) sb.violation('respond: ' + arguments.length + ' arguments');
+        if (sb.refuseRespond !== null) throw new RangeError(sb.refuseRespond); // refused before it counts, like host.cc
         sb.answer('respond', reqId);
         if (typeof status !== 'number') sb.violation('respond: status is ' + typeof status);
         if (typeof statusText !== 'string') sb.violation('respond: statusText is ' + typeof statusText);
@@ -449,6 +451,14 @@ test('returning a Response whose body was already read fails the request', () =>
   sb.handle(1);
   assert.strictEqual(sb.result(1).kind, 'exception');
   assert.strictEqual(sb.result(1).message, 'Body has already been used.');
+});
+
+test('a response the host refuses becomes the request failure', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function () { return new Response("x"); } };');
+  sb.refuseRespond = 'too many headers';
+  sb.handle(1);
+  assert.deepStrictEqual([sb.result(1).fn, sb.result(1).kind, sb.result(1).message], ['fail', 'exception', 'Invalid response: too many headers']);
 });
 
 test('a handler promise that never settles leaves the request unanswered, and others still answer', () => {
