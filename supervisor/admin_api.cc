@@ -439,8 +439,12 @@ void check_script_source(const AdminBackend& b, Upload& up, bool is_main_module,
   if (module_type || (is_main_module && esm_syntax)) fail(400, kScriptRefused, kEsModulesRefused);
   // A body_part script with import/export lines will not compile; say why.
   if (esm_syntax) up.compile_hint = std::string(" (") + kEsModulesRefused + ")";
-  bool commonjs = up.source.find("module.exports") != std::string::npos ||
-                  up.source.find("exports.") != std::string::npos;
+  // A script that registers a fetch listener is a service worker even if
+  // it mentions exports (in a comment, say); otherwise module.exports or
+  // exports.x makes it CommonJS.
+  bool listener = up.source.find("addEventListener") != std::string::npos;
+  bool commonjs = !listener && (up.source.find("module.exports") != std::string::npos ||
+                                up.source.find("exports.") != std::string::npos);
   up.format = commonjs ? "commonjs" : "service-worker";
 }
 

@@ -5,6 +5,7 @@
 #include "supervisor/daemon.h"
 
 #include <event2/event.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/random.h>
 #include <sys/wait.h>
@@ -134,6 +135,12 @@ std::string message_for_caller(ErrorCode code, const std::string& message) {
       return message.empty() ? error_text(code) : message;
     default: return error_text(code);
   }
+}
+
+// True when the peer of a doorbell has closed its end (it died).
+bool hung_up(int fd) {
+  pollfd p{fd, 0, 0};
+  return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
 }
 
 template <class F>
@@ -708,12 +715,21 @@ Daemon::Child* Daemon::sandbox_for(int64_t ns_id, const Script& script, std::str
   auto it = sandboxes_by_tenant_.find(key);
   if (it != sandboxes_by_tenant_.end()) {
     Child* best = nullptr;
-    for (uint64_t id : it->second) {
-      Child* c = children_[id].get();
+    std::vector<uint64_t> ids = it->second;
+    for (uint64_t id : ids) {
+      auto found = children_.find(id);
+      if (found == children_.end()) continue;
+      Child* c = found->second.get();
+      // A sandbox that died a moment ago may not have been noticed by the
+      // loop yet; a request sent to it would fail for nothing.
+      if (!c->dead && hung_up(c->ch->doorbell_fd())) child_gone(c, "closed its channel");
       if (c->dead || c->retired) continue;
       if (!best || c->inflight < best->inflight) best = c;
     }
-    bool room = (int64_t)it->second.size() < config_.pool_max_per_tenant;
+    // child_gone may have changed the tenant's list: look it up again.
+    auto now_it = sandboxes_by_tenant_.find(key);
+    size_t count = now_it == sandboxes_by_tenant_.end() ? 0 : now_it->second.size();
+    bool room = (int64_t)count < config_.pool_max_per_tenant;
     if (best && (best->inflight == 0 || !room)) {
       if (config_.pool_max_requests > 0 && (int64_t)best->served + 1 >= config_.pool_max_requests)
         best->retired = true;  // serves this one, then is replaced
@@ -864,6 +880,13 @@ int Daemon::run() {
   ensure_compiler();
   ensure_spares();
 
+  // Until configuration reload exists, SIGHUP must not kill the daemon
+  // (its default action): it is logged and changes nothing.
+  event* hup = evsignal_new(base_, SIGHUP, [](int, short, void*) {
+    logf(LogLevel::warn, "SIGHUP: configuration reload is not supported yet; restart wfpd to apply changes");
+  }, this);
+  event_add(hup, nullptr);
+  signal_events_.push_back(hup);
   for (int sig : {SIGTERM, SIGINT}) {
     event* e = evsignal_new(base_, sig, [](int s, short, void* arg) {
       auto* d = (Daemon*)arg;
@@ -884,7 +907,8 @@ int Daemon::run() {
   event_base_dispatch(base_);
   for (auto& s : servers_) s->stop_accepting();
   logf(LogLevel::info, "stopped");
-  return 0;
+  // Losing the zygote is a failure: exit non-zero so systemd restarts us.
+  return zygote_ && zygote_->alive() ? 0 : 1;
 }
 
 }  // namespace wfp

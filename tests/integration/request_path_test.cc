@@ -206,5 +206,19 @@ TEST_F(RequestPath, AnInfiniteLoopIsStoppedAtTheCpuLimit) {
   EXPECT_EQ(d->get("customer-a.example.com").status, 200);
 }
 
+TEST_F(RequestPath, SighupLeavesTheDaemonServing) {
+  kill(d->pid(), SIGHUP);
+  EXPECT_TRUE(eventually([&] { return d->log().find("SIGHUP") != std::string::npos; }));
+  EXPECT_EQ(d->get("customer-a.example.com").status, 200);
+}
+
+TEST_F(RequestPath, AServiceWorkerThatMentionsExportsStillRunsAsOne) {
+  ASSERT_EQ(d->ctl({"script", "deploy", "customers", "mentions",
+                    d->write_file("m.js", "// unlike module.exports = {...}, this uses exports.nothing\n"
+                                          "addEventListener('fetch', function (e) { e.respondWith(new Response('sw')) });")})
+                .status, 0);
+  EXPECT_EQ(d->get("mentions.example.com").body, "sw");
+}
+
 }  // namespace
 }  // namespace wfp::test
