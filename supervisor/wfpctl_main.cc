@@ -466,6 +466,9 @@ void cmd_script_deploy(Ctx& c) {
   add_common_bindings(c, set);
   std::string source = read_script_and_secrets(c, c.args[2], set);
   metadata["bindings"] = set.list;
+  // Like wrangler: a redeploy keeps the secrets already set (script secret
+  // put) unless this deploy names them again.
+  metadata["keep_bindings"] = ojson::array({"secret_text"});
   std::string ct;
   std::string body = upload_body(metadata, source, ct);
   Answer a = api(c, "PUT", script_path(ns, name), ct, body);

@@ -206,6 +206,20 @@ TEST_F(RequestPath, AnInfiniteLoopIsStoppedAtTheCpuLimit) {
   EXPECT_EQ(d->get("customer-a.example.com").status, 200);
 }
 
+TEST_F(RequestPath, ASecretIsReadFromStdinNeverShownAndKeptAcrossRedeploys) {
+  std::string src = "module.exports={fetch:function(r,env){return new Response('token='+env.TOKEN)}}";
+  ASSERT_EQ(d->ctl({"script", "deploy", "customers", "secretive", d->write_file("s.js", src), "--secret", "TOKEN"},
+                   "s3cr3t-value\n").status, 0);
+  EXPECT_EQ(d->get("secretive.example.com").body, "token=s3cr3t-value");
+  CmdResult got = d->ctl({"--json", "script", "get", "customers", "secretive"});
+  EXPECT_EQ(got.status, 0);
+  EXPECT_EQ(got.out.find("s3cr3t-value"), std::string::npos) << got.out;
+  EXPECT_NE(got.out.find("TOKEN"), std::string::npos) << got.out;
+  ASSERT_EQ(d->ctl({"script", "deploy", "customers", "secretive", d->write_file("s.js", src)}).status, 0);
+  EXPECT_EQ(d->get("secretive.example.com").body, "token=s3cr3t-value");
+  EXPECT_EQ(d->log().find("s3cr3t-value"), std::string::npos) << "secrets never reach the log";
+}
+
 TEST_F(RequestPath, SighupLeavesTheDaemonServing) {
   kill(d->pid(), SIGHUP);
   EXPECT_TRUE(eventually([&] { return d->log().find("SIGHUP") != std::string::npos; }));
