@@ -4,12 +4,12 @@ CXX      ?= g++
 CXXFLAGS ?= -O2 -g
 WFP_VERSION := 0.1.0
 CXXFLAGS += -DWFP_VERSION='"$(WFP_VERSION)"' -std=c++20 -Wall -Wextra -Werror=return-type -pthread -I. -Ibuild/duk
-LDLIBS   := -levent_core -levent_extra -lseccomp -lsqlite3 -lhttp_parser -lbsd -lrt -pthread
+LDLIBS   := -levent_core -levent_extra -lseccomp -lsqlite3 -lhttp_parser -lbsd -lidn2 -lcrypto -lrt -pthread
 BUILD    := build
 PREFIX   ?= /usr/local
 DEPS_PKGS := duktape-dev libevent-dev libseccomp-dev libsqlite3-dev libboost-dev \
              googletest libgtest-dev libhttp-parser-dev nlohmann-json3-dev libbsd-dev \
-             libsystemd-dev mandoc pkg-config g++ make curl procps
+             libsystemd-dev libidn2-dev libssl-dev mandoc pkg-config g++ make curl procps
 
 # Sources: every .cc of a directory belongs to its role; the mains are split out.
 IPC_SRCS     := $(wildcard ipc/*.cc)
@@ -32,6 +32,11 @@ $(BUILD)/.deps-ok:
 	  echo "make deps: installing$$missing"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install:$$missing" >&2; exit 1; fi; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+	@# npm comes with some Node.js builds and separately with Debian's: ask
+	@# for Debian's only when there is none, so an existing Node stays.
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "make deps: installing nodejs npm"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; fi
 	@if [ "$$(id -u)" = 0 ] && ! getent passwd wfp >/dev/null; then \
 	  echo "make deps: creating service user wfp"; \
 	  useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin wfp; fi
@@ -48,7 +53,7 @@ $(BUILD)/duktape.o: $(BUILD)/duk/duk_config.h
 	$(CXX) -O2 -g -std=c++20 -w -fno-strict-aliasing -x c++ -c $(BUILD)/duk/duktape.c -o $@
 
 # --- embedded JavaScript and SQL --------------------------------------------
-$(BUILD)/embedded.o: tools/embedded.S sandbox/runtime.js schema/001_init.sql
+$(BUILD)/embedded.o: tools/embedded.S $(wildcard sandbox/*.js) $(wildcard schema/*.sql)
 	@mkdir -p $(@D)
 	$(CXX) -c tools/embedded.S -o $@
 

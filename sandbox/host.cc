@@ -13,8 +13,10 @@
 #include "duktape.h"
 #include "ipc/log.h"
 #include "ipc/messages.h"
+#include "sandbox/natives.h"
 
-extern "C" const char wfp_runtime_js[];
+extern "C" const char wfp_polyfills_js[], wfp_url_js[], wfp_encoding_js[], wfp_crypto_js[],
+    wfp_runtime_js[];
 
 #ifndef WFP_BUILD_ID
 #define WFP_BUILD_ID "dev"
@@ -232,7 +234,42 @@ duk_ret_t native_log(duk_context* ctx) {
   return 0;
 }
 
+duk_ret_t native_set_timer(duk_context* ctx) {
+  auto* st = state_of(ctx);
+  uint64_t req = require_id(ctx, 0);
+  double ms = duk_require_number(ctx, 1);
+  if (!(ms >= 0)) ms = 0;
+  if (ms > 1e9) ms = 1e9;
+  uint64_t id = 0;
+  NATIVE_BEGIN
+  id = st->sink->set_timer(req, (int64_t)ms);
+  NATIVE_END
+  duk_push_number(ctx, (double)id);
+  return 1;
+}
+
+duk_ret_t native_clear_timer(duk_context* ctx) {
+  auto* st = state_of(ctx);
+  uint64_t id = require_id(ctx, 0);
+  NATIVE_BEGIN
+  st->sink->clear_timer(id);
+  NATIVE_END
+  return 0;
+}
+
+duk_ret_t native_done(duk_context* ctx) {
+  auto* st = state_of(ctx);
+  uint64_t req = require_id(ctx, 0);
+  NATIVE_BEGIN
+  st->sink->done(req);
+  NATIVE_END
+  return 0;
+}
+
 const duk_function_list_entry kHostFunctions[] = {
+    {"setTimer", native_set_timer, 2},
+    {"clearTimer", native_clear_timer, 1},
+    {"done", native_done, 1},
     {"respond", native_respond, 5},
     {"fail", native_fail, 4},
     {"subrequest", native_subrequest, 8},
@@ -272,15 +309,32 @@ WorkerHeap::WorkerHeap(HostSink* sink) : state_(std::make_unique<State>()), sink
   duk_push_global_object(ctx);
   duk_push_object(ctx);
   duk_put_function_list(ctx, -1, kHostFunctions);
+  duk_idx_t host = duk_get_top_index(ctx);
+  register_url_natives(ctx, host);
+  register_encoding_natives(ctx, host);
+  register_crypto_natives(ctx, host);
   duk_put_prop_string(ctx, -2, "__host");
   duk_pop(ctx);
 
-  duk_push_string(ctx, "runtime.js");
-  if (duk_pcompile_string_filename(ctx, 0, wfp_runtime_js) != 0 || duk_pcall(ctx, 0) != 0) {
-    std::string err = describe_error(ctx, "runtime.js");
-    throw std::runtime_error("runtime prelude failed: " + err);
+  // The prelude, in order: each file captures the natives it needs from
+  // __host in its own closure; runtime.js, last, removes __host.
+  struct PreludeFile {
+    const char* name;
+    const char* source;
+  };
+  const PreludeFile prelude[] = {
+      {"polyfills.js", wfp_polyfills_js}, {"url.js", wfp_url_js},
+      {"encoding.js", wfp_encoding_js},   {"crypto.js", wfp_crypto_js},
+      {"runtime.js", wfp_runtime_js},
+  };
+  for (const PreludeFile& f : prelude) {
+    duk_push_string(ctx, f.name);
+    if (duk_pcompile_string_filename(ctx, 0, f.source) != 0 || duk_pcall(ctx, 0) != 0) {
+      std::string err = describe_error(ctx, f.name);
+      throw std::runtime_error("runtime prelude failed: " + err);
+    }
+    duk_pop(ctx);
   }
-  duk_pop(ctx);
   // Keep the runtime's entry points where only the host can reach them,
   // then take every host-only name out of the global scope.
   duk_push_heap_stash(ctx);
@@ -509,6 +563,11 @@ void WorkerHeap::sub_resolve(uint64_t sub, uint64_t, int status, const std::stri
   push_pairs(ctx, headers);
   push_bytes(ctx, body);
   call_runtime("subResolve", 5, cpu_ms);
+}
+
+void WorkerHeap::fire_timer(uint64_t timer, int64_t cpu_ms) {
+  duk_push_number(ctx_, (double)timer);
+  call_runtime("fireTimer", 1, cpu_ms);
 }
 
 void WorkerHeap::sub_reject(uint64_t sub, uint64_t, const std::string& message, int64_t cpu_ms) {

@@ -32,6 +32,12 @@ class HostSink {
                               const std::string& method, const std::string& url,
                               HeaderList headers, std::string body) = 0;
   virtual void log(uint64_t req, const std::string& level, const std::string& text) = 0;
+  // Timers live only within a request: set_timer returns an id the runtime
+  // later gets back in fire_timer; throws std::runtime_error to refuse.
+  virtual uint64_t set_timer(uint64_t req, int64_t ms) = 0;
+  virtual void clear_timer(uint64_t id) = 0;
+  // The request is over: answered, and its waitUntil work settled.
+  virtual void done(uint64_t req) = 0;
 };
 
 // The build id stamped on bytecode: bytecode is loaded only by the build
@@ -78,6 +84,7 @@ class WorkerHeap {
   void sub_resolve(uint64_t sub, uint64_t parent, int status, const std::string& status_text,
                    const HeaderList& headers, const std::string& body, int64_t cpu_ms);
   void sub_reject(uint64_t sub, uint64_t parent, const std::string& message, int64_t cpu_ms);
+  void fire_timer(uint64_t timer, int64_t cpu_ms);
 
   // Set once a limit stopped JS; the heap must not be reused after that.
   HeapTrip tripped() const;

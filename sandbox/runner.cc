@@ -7,6 +7,7 @@
 #include <bsd/unistd.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <map>
 #include <stdexcept>
 #include <unordered_map>
@@ -35,11 +36,25 @@ struct Instance {
   int inflight = 0;
 };
 
+using Clock = std::chrono::steady_clock;
+
 struct InFlight {
   std::shared_ptr<Instance> inst;
   int64_t cpu_ms = 50;
   int64_t subrequests_left = 50;
+  bool answered = false;           // response or failure sent
+  Clock::time_point answered_at{};
+  std::vector<uint64_t> timers;    // live timer ids of this request
 };
+
+struct Timer {
+  uint64_t req = 0;
+  Clock::time_point due{};
+};
+
+// ctx.waitUntil work may run this long after the answer (DESIGN: 30 s).
+constexpr auto kWaitUntilLimit = std::chrono::seconds(30);
+constexpr size_t kMaxTimersPerRequest = 10000;
 
 class Runner : public HostSink {
  public:
@@ -50,7 +65,8 @@ class Runner : public HostSink {
     ch_.send(MsgType::hello, 0, WireWriter().str(host_build_id()).data());
     std::vector<Message> msgs;
     for (;;) {
-      ch_.wait(-1);
+      ch_.wait(next_wakeup_ms());
+      run_due_timers();
       msgs.clear();
       ChannelStatus st = ch_.service(msgs);
       for (Message& m : msgs) dispatch(m);
@@ -66,13 +82,13 @@ class Runner : public HostSink {
   // HostSink: what the heap asks for.
   void respond(uint64_t req, int status, const std::string& text, HeaderList headers,
                std::string body) override {
-    if (!take_request(req)) return;
+    if (!answer(req)) return;
     ch_.send(MsgType::response, req,
              WireWriter().u32((uint32_t)status).str(text).pairs(headers).str(body).data());
   }
   void fail(uint64_t req, ErrorCode code, const std::string& message,
             const std::string& stack) override {
-    if (!take_request(req)) return;
+    if (!answer(req)) return;
     ch_.send(MsgType::request_failed, req,
              WireWriter().u32((uint32_t)code).str(message).str(stack).data());
   }
@@ -94,14 +110,97 @@ class Runner : public HostSink {
   void log(uint64_t req, const std::string& level, const std::string& text) override {
     ch_.send(MsgType::log, req, WireWriter().str(level).str(text).data());
   }
+  uint64_t set_timer(uint64_t req, int64_t ms) override {
+    auto it = requests_.find(req);
+    if (it == requests_.end() || it->second.inst.get() != current_)
+      throw std::runtime_error("Timers can only be set while a request is running.");
+    if (it->second.timers.size() >= kMaxTimersPerRequest) throw std::runtime_error("Too many timers.");
+    uint64_t id = next_timer_++;
+    Timer t{req, Clock::now() + std::chrono::milliseconds(ms)};
+    timers_[id] = t;
+    queue_.emplace(t.due, id);
+    it->second.timers.push_back(id);
+    return id;
+  }
+  void clear_timer(uint64_t id) override {
+    auto t = timers_.find(id);
+    if (t == timers_.end()) return;
+    auto it = requests_.find(t->second.req);
+    // A request may clear only its own timers.
+    if (it == requests_.end() || it->second.inst.get() != current_) return;
+    timers_.erase(t);
+  }
+  void done(uint64_t req) override {
+    auto it = requests_.find(req);
+    if (it == requests_.end() || it->second.inst.get() != current_) return;
+    if (!it->second.answered) {
+      // The runtime says it is finished without answering: say so rather
+      // than leave the client waiting.
+      ch_.send(MsgType::request_failed, req,
+               WireWriter().u32((uint32_t)ErrorCode::internal).str("the request ended without an answer").str("").data());
+    }
+    end_request(it);
+  }
 
  private:
-  bool take_request(uint64_t req) {
+  // Sends nothing; marks the request answered. The request stays alive
+  // (timers, subrequests, waitUntil work) until done() or the limit.
+  bool answer(uint64_t req) {
     auto it = requests_.find(req);
-    if (it == requests_.end()) return false;
+    if (it == requests_.end() || it->second.answered) return false;
+    it->second.answered = true;
+    it->second.answered_at = Clock::now();
+    return true;
+  }
+
+  void end_request(std::unordered_map<uint64_t, InFlight>::iterator it) {
+    for (uint64_t t : it->second.timers) timers_.erase(t);
     it->second.inst->inflight--;
     requests_.erase(it);
-    return true;
+  }
+
+  int next_wakeup_ms() {
+    auto now = Clock::now();
+    Clock::time_point next = Clock::time_point::max();
+    while (!queue_.empty() && !timers_.count(queue_.begin()->second)) queue_.erase(queue_.begin());
+    if (!queue_.empty()) next = queue_.begin()->first;
+    for (auto& [id, r] : requests_)
+      if (r.answered && r.answered_at + kWaitUntilLimit < next) next = r.answered_at + kWaitUntilLimit;
+    if (next == Clock::time_point::max()) return -1;
+    if (next <= now) return 0;
+    return (int)std::min<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count() + 1, 60000);
+  }
+
+  void run_due_timers() {
+    auto now = Clock::now();
+    // waitUntil work past its limit is dropped, with a log line.
+    for (auto it = requests_.begin(); it != requests_.end();) {
+      if (it->second.answered && it->second.answered_at + kWaitUntilLimit <= now) {
+        logf(LogLevel::warn, "request %llu: waitUntil work still pending after 30 s; dropped",
+             (unsigned long long)it->first);
+        auto next = std::next(it);
+        end_request(it);
+        it = next;
+      } else {
+        ++it;
+      }
+    }
+    while (!queue_.empty() && queue_.begin()->first <= now) {
+      uint64_t id = queue_.begin()->second;
+      queue_.erase(queue_.begin());
+      auto t = timers_.find(id);
+      if (t == timers_.end()) continue;
+      uint64_t req = t->second.req;
+      timers_.erase(t);
+      auto it = requests_.find(req);
+      if (it == requests_.end()) continue;
+      auto inst = it->second.inst;
+      current_ = inst.get();
+      inst->heap->fire_timer(id, it->second.cpu_ms);
+      current_ = nullptr;
+      after_call(inst);
+      if (role_ == Role::sandbox && inst->heap->tripped() != HeapTrip::none) return;
+    }
   }
 
   // A frame from the supervisor that doesn't parse means the two sides
@@ -194,7 +293,11 @@ class Runner : public HostSink {
     }
     auto inst = it->second;
     inst->inflight++;
-    requests_[m.request_id] = InFlight{inst, cpu_ms, subrequests};
+    InFlight f;
+    f.inst = inst;
+    f.cpu_ms = cpu_ms;
+    f.subrequests_left = subrequests;
+    requests_[m.request_id] = std::move(f);
     current_ = inst.get();
     inst->heap->handle(m.request_id, method, url, headers, body, args, cpu_ms);
     current_ = nullptr;
@@ -248,8 +351,10 @@ class Runner : public HostSink {
     ErrorCode code = trip == HeapTrip::cpu ? ErrorCode::cpu_limit : ErrorCode::memory_limit;
     for (auto it = requests_.begin(); it != requests_.end();) {
       if (it->second.inst == inst) {
-        ch_.send(MsgType::request_failed, it->first,
-                 WireWriter().u32((uint32_t)code).str(error_text(code)).str("").data());
+        if (!it->second.answered)
+          ch_.send(MsgType::request_failed, it->first,
+                   WireWriter().u32((uint32_t)code).str(error_text(code)).str("").data());
+        for (uint64_t t : it->second.timers) timers_.erase(t);
         it = requests_.erase(it);
       } else {
         ++it;
@@ -292,6 +397,9 @@ class Runner : public HostSink {
   std::unordered_map<uint64_t, InFlight> requests_;
   std::unordered_map<uint64_t, uint64_t> subs_;  // sub id → parent request
   uint64_t next_sub_ = 1;
+  uint64_t next_timer_ = 1;
+  std::unordered_map<uint64_t, Timer> timers_;
+  std::multimap<Clock::time_point, uint64_t> queue_;
   Instance* current_ = nullptr;  // whose JS is running now
   bool shutting_down_ = false;
   std::vector<Message> scratch_;

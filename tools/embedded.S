@@ -1,6 +1,24 @@
-/* Embeds the sandbox runtime prelude and the schema into the binary, so
- * wfpd needs no data files at run time. Each blob is NUL-terminated. */
+/* Embeds the sandbox prelude files and the schema into the binary, so
+ * wfpd needs no data files at run time. Each blob is NUL-terminated.
+ * The prelude files are evaluated in the order of wfp_prelude_table
+ * (sandbox/host.cc); runtime.js comes last because it removes __host. */
 	.section .rodata
+	.global wfp_polyfills_js
+wfp_polyfills_js:
+	.incbin "sandbox/polyfills.js"
+	.byte 0
+	.global wfp_url_js
+wfp_url_js:
+	.incbin "sandbox/url.js"
+	.byte 0
+	.global wfp_encoding_js
+wfp_encoding_js:
+	.incbin "sandbox/encoding.js"
+	.byte 0
+	.global wfp_crypto_js
+wfp_crypto_js:
+	.incbin "sandbox/crypto.js"
+	.byte 0
 	.global wfp_runtime_js
 wfp_runtime_js:
 	.incbin "sandbox/runtime.js"

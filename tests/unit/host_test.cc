@@ -50,6 +50,14 @@ struct Recorder : HostSink {
   void log(uint64_t, const std::string& level, const std::string& text) override {
     logs.push_back(level + ": " + text);
   }
+  std::map<uint64_t, uint64_t> timers;  // id → request
+  std::vector<uint64_t> finished;
+  uint64_t set_timer(uint64_t req, int64_t) override {
+    timers[timers.size() + 1] = req;
+    return timers.size();
+  }
+  void clear_timer(uint64_t id) override { timers.erase(id); }
+  void done(uint64_t req) override { finished.push_back(req); }
 };
 
 const char* kBindings = R"([{"type":"plain_text","name":"GREETING","text":"hi"},)"

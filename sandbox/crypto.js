@@ -1,0 +1,1 @@
+// crypto.js: placeholder, evaluated before runtime.js (see sandbox/host.cc).

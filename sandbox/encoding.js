@@ -1,0 +1,1 @@
+// encoding.js: placeholder, evaluated before runtime.js (see sandbox/host.cc).

@@ -1,0 +1,1 @@
+// polyfills.js: placeholder, evaluated before runtime.js (see sandbox/host.cc).

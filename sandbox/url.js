@@ -1,0 +1,1 @@
+// url.js: placeholder, evaluated before runtime.js (see sandbox/host.cc).
