@@ -24,6 +24,7 @@
 #include "ipc/log.h"
 #include "sandbox/child.h"
 #include "sandbox/host.h"
+#include "sandbox/natives.h"
 #include "sandbox/seccomp_policy.h"
 
 namespace wfp {
@@ -94,6 +95,10 @@ int zygote_main(int ctl_fd) {
   // The zygote dies with the supervisor, and its children die with it.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   prctl(PR_SET_DUMPABLE, 0);
+
+  // Libraries that read files at first use (OpenSSL's configuration) are
+  // set up here, before any child locks itself down.
+  init_crypto_before_lockdown();
 
   // Build the runtime image once; children inherit it.
   std::unique_ptr<WorkerHeap> image;
