@@ -17,7 +17,7 @@
 #include "supervisor/routes.h"
 
 // schema/*.sql, embedded by tools/embedded.S, each NUL-terminated.
-extern "C" const char wfp_schema_sql[];
+extern "C" const char wfp_schema_sql[], wfp_schema_002_sql[];
 
 namespace wfp {
 namespace {
@@ -26,7 +26,8 @@ namespace {
 // only: a released file never changes; a new one (schema/002_*.sql) gets
 // its own .incbin symbol in tools/embedded.S and a line here.
 const char* const kMigrations[] = {
-    wfp_schema_sql,  // schema/001_init.sql
+    wfp_schema_sql,      // schema/001_init.sql
+    wfp_schema_002_sql,  // schema/002_lowering.sql
 };
 constexpr int kSchemaVersion = sizeof kMigrations / sizeof kMigrations[0];
 
@@ -415,7 +416,8 @@ Script read_script_row(Stmt& st) {
 }
 
 constexpr const char* kWorkerSelect =
-    "SELECT id, name, format, build_id, etag, created_on, modified_on, source, bytecode"
+    "SELECT id, name, format, build_id, etag, created_on, modified_on, source, bytecode,"
+    "       lowered, line_map"
     "  FROM workers";
 
 Worker read_worker_row(sqlite3* db, Stmt& st) {
@@ -429,6 +431,8 @@ Worker read_worker_row(sqlite3* db, Stmt& st) {
   w.modified_on = st.text(6);
   w.code.source = st.text(7);
   w.code.bytecode = st.blob(8);
+  w.code.lowered = st.text(9);
+  w.code.line_map = st.text(10);
   w.bindings = read_bindings(db, true, w.id);
   return w;
 }
@@ -710,17 +714,20 @@ StoreResult Store::put_script(const std::string& ns_name, Script& script) {
       // Insert or replace by (namespace, name), keeping id and created_on.
       Stmt up(db_,
               "INSERT INTO scripts (namespace_id, name, format, build_id, cpu_ms, subrequests,"
-              "                     etag, created_on, modified_on, source, bytecode)"
-              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+              "                     etag, created_on, modified_on, source, bytecode,"
+              "                     lowered, line_map)"
+              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
               " ON CONFLICT (namespace_id, name) DO UPDATE SET"
               "   format = excluded.format, build_id = excluded.build_id,"
               "   cpu_ms = excluded.cpu_ms, subrequests = excluded.subrequests,"
               "   etag = excluded.etag, modified_on = excluded.modified_on,"
-              "   source = excluded.source, bytecode = excluded.bytecode"
+              "   source = excluded.source, bytecode = excluded.bytecode,"
+              "   lowered = excluded.lowered, line_map = excluded.line_map"
               " RETURNING id, created_on");
       up.binds(*ns_id, script.name, script.code.format, script.code.build_id, script.cpu_ms,
                script.subrequests, etag, now, now, script.code.source);
       up.bind_blob(11, script.code.bytecode);
+      up.bind(12, script.code.lowered).bind(13, script.code.line_map);
       up.step();
       id = up.i64(0);
       created_on = up.text(1);
@@ -767,12 +774,15 @@ std::optional<Script> Store::get_script(int64_t namespace_id, const std::string&
   if (!valid_name(name)) return std::nullopt;
   Transaction t(db_, true);
   Stmt st(db_, std::string("SELECT ") + kScriptColumns +
-                   ", s.source, s.bytecode FROM scripts s WHERE s.namespace_id = ? AND s.name = ?");
+                   ", s.source, s.bytecode, s.lowered, s.line_map"
+                   " FROM scripts s WHERE s.namespace_id = ? AND s.name = ?");
   st.binds(namespace_id, name);
   if (!st.step()) return std::nullopt;
   Script s = read_script_row(st);
   s.code.source = st.text(11);
   s.code.bytecode = st.blob(12);
+  s.code.lowered = st.text(13);
+  s.code.line_map = st.text(14);
   s.bindings = read_bindings(db_, false, s.id);
   return s;
 }
@@ -876,16 +886,18 @@ StoreResult Store::put_worker(Worker& worker) {
     {
       Stmt up(db_,
               "INSERT INTO workers (name, format, build_id, etag, created_on, modified_on,"
-              "                     source, bytecode)"
-              " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+              "                     source, bytecode, lowered, line_map)"
+              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
               " ON CONFLICT (name) DO UPDATE SET"
               "   format = excluded.format, build_id = excluded.build_id,"
               "   etag = excluded.etag, modified_on = excluded.modified_on,"
-              "   source = excluded.source, bytecode = excluded.bytecode"
+              "   source = excluded.source, bytecode = excluded.bytecode,"
+              "   lowered = excluded.lowered, line_map = excluded.line_map"
               " RETURNING id, created_on");
       up.binds(worker.name, worker.code.format, worker.code.build_id, etag, now, now,
                worker.code.source);
       up.bind_blob(8, worker.code.bytecode);
+      up.bind(9, worker.code.lowered).bind(10, worker.code.line_map);
       up.step();
       id = up.i64(0);
       created_on = up.text(1);

@@ -55,6 +55,8 @@ struct ScriptCode {
   std::string source;    // as deployed
   std::string bytecode;  // Duktape dump (may be empty: compile lazily)
   std::string build_id;  // the wfpd build that made the bytecode
+  std::string lowered;   // the ES5 Duktape compiles; empty = source is ES5
+  std::string line_map;  // JSON: original line of each line of `lowered`
 };
 
 struct Script {

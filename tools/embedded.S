@@ -27,4 +27,17 @@ wfp_runtime_js:
 wfp_schema_sql:
 	.incbin "schema/001_init.sql"
 	.byte 0
+	.global wfp_schema_002_sql
+wfp_schema_002_sql:
+	.incbin "schema/002_lowering.sql"
+	.byte 0
+/* The lowering heap's JavaScript (sandbox/lowering_shim.js, core-js, Babel)
+ * as Duktape bytecode made by tools/dump_bytecode at build time. Binary
+ * (it holds NUL bytes): its length is wfp_lowering_bc_end - wfp_lowering_bc. */
+	.balign 16
+	.global wfp_lowering_bc
+wfp_lowering_bc:
+	.incbin "build/lowering.bc"
+	.global wfp_lowering_bc_end
+wfp_lowering_bc_end:
 	.section .note.GNU-stack,"",@progbits

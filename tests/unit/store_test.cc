@@ -12,6 +12,8 @@
 #include <fstream>
 #include <set>
 
+extern "C" const char wfp_schema_sql[];
+
 using namespace wfp;
 
 namespace {
@@ -130,10 +132,46 @@ class StoreTest : public ::testing::Test {
 
 // --- opening and migrating ---------------------------------------------------
 
-TEST_F(StoreTest, MigratesANewDatabaseToSchemaVersionOne) {
-  EXPECT_EQ(store->schema_version(), 1);
+TEST_F(StoreTest, MigratesANewDatabaseToTheCurrentSchemaVersion) {
+  EXPECT_EQ(store->schema_version(), 2);
   RawDb raw(path);
-  EXPECT_EQ(raw.scalar("PRAGMA user_version"), "1");
+  EXPECT_EQ(raw.scalar("PRAGMA user_version"), "2");
+}
+
+TEST_F(StoreTest, MigratesAVersionOneDatabaseKeepingItsScripts) {
+  // A store made by the first version: schema 001 only, one script.
+  store.reset();
+  unlink(path.c_str());
+  {
+    RawDb raw(path);
+    raw.exec(wfp_schema_sql);
+    raw.exec("PRAGMA user_version = 1");
+    raw.exec("INSERT INTO namespaces (name, trusted, created_on, modified_on)"
+             " VALUES ('old', 0, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')");
+    raw.exec("INSERT INTO scripts (namespace_id, name, format, build_id, cpu_ms, subrequests, etag,"
+             " created_on, modified_on, source, bytecode) SELECT id, 'kept', 'commonjs', 'b', 0, 0,"
+             " 'e', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'src', x'' FROM namespaces");
+  }
+  reopen();
+  EXPECT_EQ(store->schema_version(), 2);
+  auto ns = store->get_namespace("old");
+  ASSERT_TRUE(ns);
+  auto s = store->get_script(ns->id, "kept");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->code.source, "src");
+  EXPECT_EQ(s->code.lowered, "");
+}
+
+TEST_F(StoreTest, KeepsTheLoweredSourceAndItsLineMap) {
+  ASSERT_TRUE(store->create_namespace("prod", false).ok());
+  Script s = make_script("modern", {});
+  s.code.lowered = "var x = 1;";
+  s.code.line_map = "[1]";
+  put("prod", s);
+  auto got = store->get_script(ns_id("prod"), "modern");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->code.lowered, "var x = 1;");
+  EXPECT_EQ(got->code.line_map, "[1]");
 }
 
 TEST_F(StoreTest, PutsTheDatabaseInWalMode) {
@@ -161,7 +199,7 @@ TEST_F(StoreTest, KeepsEverythingAcrossAReopen) {
   ASSERT_TRUE(store->put_worker(w).ok());
   ASSERT_TRUE(store->add_route("*.example.com/*", "dispatcher").ok());
   reopen();
-  EXPECT_EQ(store->schema_version(), 1);
+  EXPECT_EQ(store->schema_version(), 2);
   auto ns = store->get_namespace("prod");
   ASSERT_TRUE(ns);
   EXPECT_TRUE(ns->trusted);
