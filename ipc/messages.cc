@@ -14,7 +14,7 @@ constexpr uint32_t C = role_bit(Role::compiler);
 // hard ceiling a frame sequence may reach before the sender is killed.
 const MsgRule kRules[] = {
     {MsgType::hello, "hello", D | B | C, 1 * KiB},
-    {MsgType::load_worker, "load_worker", S, 48 * MiB},
+    {MsgType::load_worker, "load_worker", S, 80 * MiB},
     {MsgType::load_result, "load_result", D | B, 64 * KiB},
     {MsgType::request, "request", S, 80 * MiB},
     {MsgType::response, "response", D | B, 80 * MiB},
@@ -24,7 +24,7 @@ const MsgRule kRules[] = {
     {MsgType::subrequest_failed, "subrequest_failed", S, 64 * KiB},
     {MsgType::log, "log", D | B | C, 20 * KiB},
     {MsgType::compile, "compile", S, 24 * MiB},
-    {MsgType::compile_result, "compile_result", C, 48 * MiB},
+    {MsgType::compile_result, "compile_result", C, 80 * MiB},
     {MsgType::shutdown, "shutdown", S, 0},
 };
 }  // namespace

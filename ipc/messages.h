@@ -21,7 +21,7 @@ enum class MsgType : uint16_t {
   hello = 1,
   // supervisor → runner. u64 slot, str label ("ns/name" or worker name),
   // str format, str source, str bytecode, str build_id, str bindings_json,
-  // i64 cpu_ms, i64 subrequests
+  // i64 cpu_ms, i64 subrequests, str lowered, str line_map
   load_worker = 2,
   // runner → supervisor. u64 slot, u32 ErrorCode, str message
   load_result = 3,
@@ -43,9 +43,10 @@ enum class MsgType : uint16_t {
   subrequest_failed = 9,
   // runner → supervisor, request_id = the request (or 0). str level, str text
   log = 10,
-  // supervisor → compiler. str filename, str source
+  // supervisor → compiler. str filename, str source, u8 module_hint
   compile = 11,
-  // compiler → supervisor. u32 ErrorCode, str bytecode, str build_id, str message
+  // compiler → supervisor. u32 ErrorCode, str bytecode, str build_id,
+  // str message, str lowered, str format, str line_map
   compile_result = 12,
   // supervisor → child: finish in-flight work and exit. No payload.
   shutdown = 13,

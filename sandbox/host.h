@@ -6,6 +6,7 @@
 // interrupt check, heap through the allocator) are armed before it runs.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -69,9 +70,10 @@ class WorkerHeap {
   // Compiles source to bytecode without running it (the compiler role).
   CompileOutput compile(const std::string& filename, const std::string& source);
 
-  // Loads a worker: bytecode if it was made by this build, else source;
-  // then prepare → run the top level → finish. On failure returns false
-  // with `error` (and `code`: compile_error, exception, no_handler, cpu/memory).
+  // Loads a worker: bytecode if it was made by this build, else `source`
+  // (the lowered ES5 when the deploy lowered it); then prepare → run the
+  // top level → finish. On failure returns false with `error` (and `code`:
+  // compile_error, exception, no_handler, cpu/memory).
   bool load(const std::string& label, const std::string& format, const std::string& source,
             const std::string& bytecode, const std::string& build_id,
             const std::string& bindings_json, int64_t cpu_ms, ErrorCode& code,
@@ -88,6 +90,17 @@ class WorkerHeap {
 
   // Set once a limit stopped JS; the heap must not be reused after that.
   HeapTrip tripped() const;
+
+  // For the conformance runner and the benchmarks only; no sandbox calls
+  // it. Compiles `source` as a global program and runs it with the CPU
+  // deadline disarmed, then drains the microtask queue. `result` gets the
+  // completion value as a string, or the error ("FILE:LINE: Error: text").
+  // While the call lasts, the program may call the global function
+  // __host_call(op, arg), which returns host(op, arg); a std::exception
+  // thrown by `host` becomes a JS Error.
+  using EvalHost = std::function<std::string(const std::string& op, const std::string& arg)>;
+  bool eval(const std::string& filename, const std::string& source, std::string& result,
+            const EvalHost& host = nullptr);
 
   struct State;
 

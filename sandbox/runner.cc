@@ -17,6 +17,7 @@
 #include "ipc/wire.h"
 #include "sandbox/child.h"
 #include "sandbox/host.h"
+#include "sandbox/lowering.h"
 
 namespace wfp {
 namespace {
@@ -26,9 +27,55 @@ constexpr size_t kMaxItem = 256 * 1024;
 
 struct LoadParams {
   uint64_t slot = 0;
-  std::string label, format, source, bytecode, build_id, bindings;
+  std::string label, format, source, bytecode, build_id, bindings, lowered;
+  std::vector<int> line_map;  // original line of each lowered line
   int64_t cpu_ms = 50, subrequests = 50;
 };
+
+// "[3,0,5]" → {3,0,5}; anything malformed gives what parsed so far (the
+// map only improves error positions, it never decides anything).
+std::vector<int> parse_line_map(const std::string& json) {
+  std::vector<int> out;
+  int cur = 0;
+  bool in_num = false;
+  for (char ch : json) {
+    if (ch >= '0' && ch <= '9') {
+      cur = cur * 10 + (ch - '0');
+      in_num = true;
+      if (cur > 100000000) return out;
+    } else if (in_num) {
+      out.push_back(cur);
+      cur = 0;
+      in_num = false;
+    }
+  }
+  return out;
+}
+
+// Rewrites "FILE:LINE" positions of the lowered code in an error message
+// or stack into the original source's lines, so authors see their own.
+std::string map_positions(const std::string& text, const std::string& file,
+                          const std::vector<int>& map) {
+  if (map.empty() || text.empty()) return text;
+  std::string out;
+  size_t i = 0;
+  std::string needle = file + ":";
+  while (i < text.size()) {
+    size_t at = text.find(needle, i);
+    if (at == std::string::npos) break;
+    size_t d = at + needle.size(), e = d;
+    while (e < text.size() && isdigit((unsigned char)text[e]) && e - d < 9) e++;
+    out.append(text, i, d - i);
+    if (e > d) {
+      size_t line = std::stoul(text.substr(d, e - d));
+      if (line >= 1 && line <= map.size() && map[line - 1] > 0) out += std::to_string(map[line - 1]);
+      else out.append(text, d, e - d);
+    }
+    i = e;
+  }
+  out.append(text, i, std::string::npos);
+  return out;
+}
 
 struct Instance {
   LoadParams params;
@@ -63,6 +110,14 @@ class Runner : public HostSink {
 
   [[noreturn]] void run() {
     ch_.send(MsgType::hello, 0, WireWriter().str(host_build_id()).data());
+    // The compiler is kept warm: Babel is loaded before the first deploy.
+    if (role_ == Role::compiler) {
+      try {
+        lowerer();
+      } catch (const std::exception& e) {
+        logf(LogLevel::error, "cannot load the lowering heap: %s", e.what());
+      }
+    }
     std::vector<Message> msgs;
     for (;;) {
       ch_.wait(next_wakeup_ms());
@@ -89,8 +144,11 @@ class Runner : public HostSink {
   void fail(uint64_t req, ErrorCode code, const std::string& message,
             const std::string& stack) override {
     if (!answer(req)) return;
+    const LoadParams& p = requests_[req].inst->params;
+    std::string file = p.label + ".js";
     ch_.send(MsgType::request_failed, req,
-             WireWriter().u32((uint32_t)code).str(message).str(stack).data());
+             WireWriter().u32((uint32_t)code).str(map_positions(message, file, p.line_map))
+                 .str(map_positions(stack, file, p.line_map)).data());
   }
   uint64_t subrequest(uint64_t parent, const std::string& binding, const std::string& script,
                       const std::string& args, const std::string& method, const std::string& url,
@@ -238,8 +296,9 @@ class Runner : public HostSink {
     inst.heap = new_heap();
     current_ = &inst;
     const LoadParams& p = inst.params;
-    bool ok = inst.heap->load(p.label, p.format, p.source, p.bytecode, p.build_id, p.bindings,
-                              p.cpu_ms, code, error);
+    bool ok = inst.heap->load(p.label, p.format, p.lowered.empty() ? p.source : p.lowered,
+                              p.bytecode, p.build_id, p.bindings, p.cpu_ms, code, error);
+    error = map_positions(error, p.label + ".js", p.line_map);
     current_ = nullptr;
     return ok;
   }
@@ -257,6 +316,8 @@ class Runner : public HostSink {
     p.bindings = r.str();
     p.cpu_ms = r.i64();
     p.subrequests = r.i64();
+    p.lowered = r.str();
+    p.line_map = parse_line_map(r.str());
     if (!r.done()) malformed("load_worker");
     if (role_ == Role::sandbox) {
       // A sandbox holds one tenant for its whole life.
@@ -375,9 +436,20 @@ class Runner : public HostSink {
     if (role_ != Role::compiler) malformed("compile");
     WireReader r(m.payload);
     std::string filename = r.str(512), source = r.str();
+    bool module_hint = r.u8() != 0;
     if (!r.done()) malformed("compile");
     if (!compile_heap_) compile_heap_ = new_heap();
-    CompileOutput out = compile_heap_->compile(filename, source);
+    // Modern source is lowered first; the lowered ES5 is what is compiled,
+    // stored and, after a rebuild, compiled again.
+    LowerResult low = lowerer().lower(filename, source, module_hint);
+    CompileOutput out;
+    if (!low.ok) {
+      out.error = low.error;
+    } else {
+      out = compile_heap_->compile(filename, low.code);
+      if (!out.ok && low.lowered)
+        out.error = map_positions(out.error, filename, parse_line_map(low.line_map));
+    }
     if (compile_heap_->tripped() != HeapTrip::none) {
       out.ok = false;
       out.error = filename + ": the script is too large to compile within the compiler's limits";
@@ -385,7 +457,9 @@ class Runner : public HostSink {
     }
     ch_.send(MsgType::compile_result, m.request_id,
              WireWriter().u32((uint32_t)(out.ok ? ErrorCode::ok : ErrorCode::compile_error))
-                 .str(out.bytecode).str(host_build_id()).str(out.error).data());
+                 .str(out.bytecode).str(host_build_id()).str(out.error)
+                 .str(low.lowered ? low.code : std::string()).str(low.format)
+                 .str(low.lowered ? low.line_map : std::string()).data());
   }
 
   Role role_;
@@ -393,6 +467,11 @@ class Runner : public HostSink {
   size_t memory_bytes_;
   std::unique_ptr<WorkerHeap> preloaded_;
   std::unique_ptr<WorkerHeap> compile_heap_;
+  std::unique_ptr<Lowerer> lowerer_;
+  Lowerer& lowerer() {
+    if (!lowerer_) lowerer_ = std::make_unique<Lowerer>();
+    return *lowerer_;
+  }
   std::map<uint64_t, std::shared_ptr<Instance>> slots_;
   std::unordered_map<uint64_t, InFlight> requests_;
   std::unordered_map<uint64_t, uint64_t> subs_;  // sub id → parent request

@@ -383,6 +383,7 @@ struct Upload {
   std::string part_name;
   json metadata = json::object();
   std::string compile_hint;  // appended to a compile error
+  bool module = false;       // an ES module (by its type or its syntax)
 };
 
 std::string lower(std::string_view s) {
@@ -423,10 +424,6 @@ bool looks_like_es_module(std::string_view src) {
   return false;
 }
 
-const char kEsModulesRefused[] =
-    "ES modules are not supported yet; deploy a service-worker script (addEventListener) or "
-    "CommonJS (module.exports)";
-
 void check_script_source(const AdminBackend& b, Upload& up, bool is_main_module, bool module_type) {
   int64_t max = b.config().max_script_bytes;
   if (max > 0 && int64_t(up.source.size()) > max)
@@ -435,10 +432,10 @@ void check_script_source(const AdminBackend& b, Upload& up, bool is_main_module,
              std::to_string(max) + " (max_script_bytes)");
   if (up.source.find_first_not_of(" \t\r\n\f\v") == std::string::npos)
     fail(400, kScriptRefused, "script is empty");
-  bool esm_syntax = looks_like_es_module(up.source);
-  if (module_type || (is_main_module && esm_syntax)) fail(400, kScriptRefused, kEsModulesRefused);
-  // A body_part script with import/export lines will not compile; say why.
-  if (esm_syntax) up.compile_hint = std::string(" (") + kEsModulesRefused + ")";
+  // ES modules are lowered to CommonJS by the compiler, which has the last
+  // word on the format; this is only its hint.
+  up.module = module_type || (is_main_module && looks_like_es_module(up.source)) ||
+              looks_like_es_module(up.source);
   // A script that registers a fetch listener is a service worker even if
   // it mentions exports (in a comment, say); otherwise module.exports or
   // exports.x makes it CommonJS.
@@ -457,13 +454,13 @@ Upload read_upload(const AdminBackend& b, const HttpRequest& req,
   const std::string* ct = req.header("Content-Type");
   if (!ct) invalid("Content-Type is missing; expected multipart/form-data");
   std::string type = media_type(*ct);
-  if (type == "application/javascript" || type == "text/javascript") {
+  if (type == "application/javascript" || type == "text/javascript" ||
+      type == "application/javascript+module") {
     up.source = req.body;
     up.part_name = "(body)";
-    check_script_source(b, up, false, false);
+    check_script_source(b, up, false, type == "application/javascript+module");
     return up;
   }
-  if (type == "application/javascript+module") fail(400, kScriptRefused, kEsModulesRefused);
 
   std::string boundary, error;
   if (!multipart_boundary(*ct, boundary, error)) invalid(error);
@@ -866,6 +863,16 @@ void send_source(Call& c, const ScriptCode& code, const std::string& etag) {
   c.ex->respond(std::move(r));
 }
 
+// What the compiler made becomes the stored code; the format it decided
+// (an ES module is lowered to CommonJS) overrides the upload's guess.
+void take_compiled(ScriptCode& code, AdminBackend::CompileResult& r) {
+  code.bytecode = std::move(r.bytecode);
+  code.build_id = std::move(r.build_id);
+  code.lowered = std::move(r.lowered);
+  code.line_map = std::move(r.line_map);
+  if (!r.format.empty()) code.format = r.format;
+}
+
 // Compiles, then commits: the answer goes out from the compile callback.
 // `commit` runs on the event loop with the bytecode in place and returns the
 // result to send.
@@ -876,7 +883,7 @@ void compile_then(Call& c, const std::string& filename, const Upload& up,
   auto ex = c.ex;
   std::string hint = up.compile_hint;
   b->compile(
-      filename, up.source,
+      filename, up.source, up.module,
       [ex, hint, messages = std::move(messages),
        commit = std::move(commit)](AdminBackend::CompileResult r) {
         answer_guarded(*ex, "deploy", [&] {
@@ -912,8 +919,7 @@ void script_put(Call& c, const std::string& ns, const std::string& name) {
   AdminBackend* b = &c.b;
   compile_then(c, ns + "/" + name + ".js", up, std::move(messages),
                [b, s, ns](AdminBackend::CompileResult& r) {
-                 s->code.bytecode = std::move(r.bytecode);
-                 s->code.build_id = std::move(r.build_id);
+                 take_compiled(s->code, r);
                  check(b->store().put_script(ns, *s), "script \"" + s->name + "\"");
                  if (s->id == 0 || s->etag.empty())
                    if (auto fresh = b->store().get_script(s->namespace_id, s->name)) *s = *fresh;
@@ -936,8 +942,7 @@ void script_put_content(Call& c, const std::string& ns, const std::string& name)
   AdminBackend* b = &c.b;
   compile_then(c, ns + "/" + name + ".js", up, std::move(messages),
                [b, s, ns](AdminBackend::CompileResult& r) {
-                 s->code.bytecode = std::move(r.bytecode);
-                 s->code.build_id = std::move(r.build_id);
+                 take_compiled(s->code, r);
                  check(b->store().put_script(ns, *s), "script \"" + s->name + "\"");
                  WFP_LOG(info, "admin: replaced the code of %s/%s etag=%s", ns.c_str(),
                          s->name.c_str(), s->etag.c_str());
@@ -1069,8 +1074,7 @@ void worker_put(Call& c, const std::string& name) {
       keep_previous(w->bindings, prev->bindings, meta.keep_bindings);
   AdminBackend* b = &c.b;
   compile_then(c, name + ".js", up, std::move(messages), [b, w](AdminBackend::CompileResult& r) {
-    w->code.bytecode = std::move(r.bytecode);
-    w->code.build_id = std::move(r.build_id);
+    take_compiled(w->code, r);
     check(b->store().put_worker(*w), "worker \"" + w->name + "\"");
     if (w->id == 0 || w->etag.empty())
       if (auto fresh = b->store().get_worker(w->name)) *w = *fresh;

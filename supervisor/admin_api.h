@@ -32,10 +32,14 @@ class AdminBackend {
     std::string build_id;
     std::string error;     // "filename:LINE: SyntaxError: message" when !ok
     bool internal = false; // !ok because of us (compiler down), not the script
+    std::string lowered;   // the ES5 compiled, when the source was lowered
+    std::string line_map;  // JSON: original line of each line of `lowered`
+    std::string format;    // "commonjs" | "service-worker", as the compiler saw it
   };
-  // Compiles `source` in the locked compiler child; `done` runs later on the
-  // event loop (never inside this call).
-  virtual void compile(const std::string& filename, const std::string& source,
+  // Lowers (when needed) and compiles `source` in the locked compiler
+  // child; `module_hint` says the upload declared an ES module. `done` runs
+  // later on the event loop (never inside this call).
+  virtual void compile(const std::string& filename, const std::string& source, bool module_hint,
                        std::function<void(CompileResult)> done) = 0;
 
   // Called after a change is committed, so running children follow it.

@@ -408,6 +408,9 @@ void Daemon::handle_message(Child* c, Message& m) {
       res.bytecode = r.str();
       res.build_id = r.str(64);
       res.error = r.str(8192);
+      res.lowered = r.str();
+      res.format = r.str(32);
+      res.line_map = r.str();
       if (!r.done()) return kill_child(c, "malformed compile_result");
       res.ok = code == ErrorCode::ok;
       auto it = compiles_.find(m.request_id);
@@ -427,7 +430,8 @@ void Daemon::load_platform_workers(Child* d) {
   for (const Worker& w : store_->list_workers()) {
     WireWriter wr;
     wr.u64((uint64_t)w.id).str(w.name).str(w.code.format).str(w.code.source).str(w.code.bytecode)
-        .str(w.code.build_id).str(bindings_json(w.bindings)).i64(config_.cpu_ms).i64(config_.subrequests);
+        .str(w.code.build_id).str(bindings_json(w.bindings)).i64(config_.cpu_ms).i64(config_.subrequests)
+        .str(w.code.lowered).str(w.code.line_map);
     d->ch->send(MsgType::load_worker, 0, wr.data());
   }
 }
@@ -501,7 +505,7 @@ void Daemon::on_tick() {
 
 // --- the admin backend ------------------------------------------------------
 
-void Daemon::compile(const std::string& filename, const std::string& source,
+void Daemon::compile(const std::string& filename, const std::string& source, bool module_hint,
                      std::function<void(CompileResult)> done) {
   ensure_compiler();
   auto it = children_.find(compiler_id_);
@@ -521,7 +525,8 @@ void Daemon::compile(const std::string& filename, const std::string& source,
   uint64_t id = next_compile_id_++;
   compiles_[id] = std::move(done);
   compile_started_[id] = Clock::now();
-  it->second->ch->send(MsgType::compile, id, WireWriter().str(filename).str(source).data());
+  it->second->ch->send(MsgType::compile, id,
+                       WireWriter().str(filename).str(source).u8(module_hint ? 1 : 0).data());
 }
 
 void Daemon::script_changed(int64_t namespace_id, const std::string& name) {
@@ -775,7 +780,7 @@ Daemon::Child* Daemon::sandbox_for(int64_t ns_id, const Script& script, std::str
   WireWriter w;
   w.u64((uint64_t)script.id).str(sb->label).str(script.code.format).str(script.code.source)
       .str(script.code.bytecode).str(script.code.build_id).str(bindings_json(script.bindings))
-      .i64(cpu).i64(subs);
+      .i64(cpu).i64(subs).str(script.code.lowered).str(script.code.line_map);
   sb->ch->send(MsgType::load_worker, 0, w.data());
   ensure_spares();
   return sb;

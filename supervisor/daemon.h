@@ -50,7 +50,7 @@ class Daemon : public AdminBackend {
   // AdminBackend
   Store& store() override { return *store_; }
   const Config& config() const override { return config_; }
-  void compile(const std::string& filename, const std::string& source,
+  void compile(const std::string& filename, const std::string& source, bool module_hint,
                std::function<void(CompileResult)> done) override;
   void script_changed(int64_t namespace_id, const std::string& name) override;
   void namespace_deleted(int64_t namespace_id) override;
