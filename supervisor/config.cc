@@ -3,6 +3,7 @@
 // other. Runs in the supervisor at start-up and on SIGHUP; the file is
 // trusted (root-owned) but may be wrong, so every error names its line.
 #include "supervisor/config.h"
+#include "supervisor/text.h"
 
 #include <arpa/inet.h>
 #include <sys/un.h>
@@ -104,12 +105,6 @@ const std::vector<KeyBinding>& table() {
   return t;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
 
 // Shows a value inside an error message without letting it break the line.
 std::string shown(std::string_view v) {
@@ -224,7 +219,7 @@ std::vector<std::string> split_list(std::string_view v) {
   std::vector<std::string> out;
   while (true) {
     size_t comma = v.find(',');
-    std::string_view item = trim(v.substr(0, comma));
+    std::string_view item = trim_ows(v.substr(0, comma), true);
     if (!item.empty()) out.emplace_back(item);
     if (comma == std::string_view::npos) break;
     v.remove_prefix(comma + 1);
@@ -235,14 +230,14 @@ std::vector<std::string> split_list(std::string_view v) {
 // Separates the value from a trailing comment and strips matching double
 // quotes. A quoted value may hold '#'; an unquoted one ends at the first '#'.
 bool extract_value(std::string_view raw, std::string_view& value, std::string& error) {
-  raw = trim(raw);
+  raw = trim_ows(raw, true);
   if (!raw.empty() && raw.front() == '"') {
     size_t close = raw.find('"', 1);
     if (close == std::string_view::npos) {
       error = "unterminated \"\"\" in the value";
       return false;
     }
-    std::string_view after = trim(raw.substr(close + 1));
+    std::string_view after = trim_ows(raw.substr(close + 1), true);
     if (!after.empty() && after.front() != '#') {
       error = "text after the closing quote (a comment starts with \"#\")";
       return false;
@@ -251,7 +246,7 @@ bool extract_value(std::string_view raw, std::string_view& value, std::string& e
     return true;
   }
   size_t hash = raw.find('#');
-  value = trim(raw.substr(0, hash));
+  value = trim_ows(raw.substr(0, hash), true);
   return true;
 }
 
@@ -289,7 +284,7 @@ bool parse_config(std::string_view text, const std::string& path, Config& out,
   while (!text.empty()) {
     line_no++;
     size_t nl = text.find('\n');
-    std::string_view line = trim(text.substr(0, nl));
+    std::string_view line = trim_ows(text.substr(0, nl), true);
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     auto error = [&](const std::string& what) {
       errors.push_back(path + ":" + std::to_string(line_no) + ": " + what);
@@ -301,7 +296,7 @@ bool parse_config(std::string_view text, const std::string& path, Config& out,
       error("missing \"=\" (expected key = value)");
       continue;
     }
-    std::string_view name = trim(line.substr(0, eq));
+    std::string_view name = trim_ows(line.substr(0, eq), true);
     if (name.empty()) {
       error("missing key before \"=\" (expected key = value)");
       continue;

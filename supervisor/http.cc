@@ -12,6 +12,7 @@
 // the message ends. Any disagreement is a 400 and a closed connection: a
 // smuggling attack is exactly an input two parsers read differently.
 #include "supervisor/http.h"
+#include "supervisor/text.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -70,14 +71,7 @@ int hex_value(unsigned char c) {
   return c - 'A' + 10;
 }
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  return true;
-}
+bool iequals(std::string_view a, std::string_view b) { return ascii_iequals(a, b); }
 
 bool istarts_with(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);

@@ -2,6 +2,7 @@
 // Runs in the supervisor's event loop; the body is admin-client input:
 // every delimiter, header line and parameter is checked, nothing repaired.
 #include "supervisor/multipart.h"
+#include "supervisor/text.h"
 
 #include <algorithm>
 #include <set>
@@ -9,22 +10,7 @@
 namespace wfp {
 namespace {
 
-bool ieq(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); i++) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = char(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = char(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // Client text quoted in an error message: printable ASCII only, bounded.
 std::string shown(std::string_view s) {
@@ -62,7 +48,7 @@ bool parse_header_params(std::string_view v, std::string& type, std::vector<Para
   skip_ows();
   size_t start = i;
   while (i < n && v[i] != ';') i++;
-  type = std::string(trim(v.substr(start, i - start)));
+  type = std::string(trim_ows(v.substr(start, i - start)));
   if (type.empty()) {
     error = "has no type";
     return false;
@@ -129,7 +115,7 @@ bool multipart_boundary(std::string_view content_type, std::string& boundary, st
     error = "Content-Type " + perr;
     return false;
   }
-  if (!ieq(type, "multipart/form-data")) {
+  if (!ascii_iequals(type, "multipart/form-data")) {
     error = "Content-Type must be multipart/form-data, not \"" + shown(type) + "\"";
     return false;
   }
@@ -245,8 +231,8 @@ bool parse_multipart(std::string_view body, std::string_view boundary,
         error = which + " has a malformed header line \"" + shown(line) + "\"";
         return false;
       }
-      std::string_view hname = line.substr(0, colon), value = trim(line.substr(colon + 1));
-      if (ieq(hname, "Content-Disposition")) {
+      std::string_view hname = line.substr(0, colon), value = trim_ows(line.substr(colon + 1));
+      if (ascii_iequals(hname, "Content-Disposition")) {
         if (have_disposition) {
           error = which + " has two Content-Disposition headers";
           return false;
@@ -258,7 +244,7 @@ bool parse_multipart(std::string_view body, std::string_view boundary,
           error = which + ": Content-Disposition " + perr;
           return false;
         }
-        if (!ieq(type, "form-data")) {
+        if (!ascii_iequals(type, "form-data")) {
           error = which + ": Content-Disposition must be form-data, not \"" + shown(type) + "\"";
           return false;
         }
@@ -285,7 +271,7 @@ bool parse_multipart(std::string_view body, std::string_view boundary,
           error = which + " has no name in its Content-Disposition header";
           return false;
         }
-      } else if (ieq(hname, "Content-Type")) {
+      } else if (ascii_iequals(hname, "Content-Type")) {
         if (have_type) {
           error = which + " has two Content-Type headers";
           return false;

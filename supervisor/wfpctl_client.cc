@@ -2,6 +2,7 @@
 // per connection, and the encoders the requests need.
 // Runs in wfpctl; wfpd's answer is parsed defensively (bounded, checked framing).
 #include "supervisor/wfpctl_client.h"
+#include "supervisor/text.h"
 
 #include <errno.h>
 #include <string.h>
@@ -26,23 +27,7 @@ struct Fd {
   }
 };
 
-bool ieq(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); i++) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = char(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = char(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
 
 bool dechunk(std::string_view in, std::string& out) {
   out.clear();
@@ -52,7 +37,7 @@ bool dechunk(std::string_view in, std::string& out) {
     if (eol == std::string_view::npos) return false;
     std::string_view line = in.substr(pos, eol - pos);
     size_t semi = line.find(';');  // chunk extensions are ignored
-    line = trim(line.substr(0, semi));
+    line = trim_ows(line.substr(0, semi), true);
     size_t size = 0;
     auto [p, ec] = std::from_chars(line.data(), line.data() + line.size(), size, 16);
     if (line.empty() || ec != std::errc() || p != line.data() + line.size()) return false;
@@ -149,12 +134,12 @@ AdminCallResult admin_call(const std::string& socket_path, const std::string& me
     rest = e == std::string_view::npos ? std::string_view() : rest.substr(e + 2);
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) return transport_error("answer has a malformed header");
-    std::string_view name = line.substr(0, colon), value = trim(line.substr(colon + 1));
-    if (ieq(name, "Content-Type")) {
+    std::string_view name = line.substr(0, colon), value = trim_ows(line.substr(colon + 1), true);
+    if (ascii_iequals(name, "Content-Type")) {
       reply.content_type = std::string(value);
-    } else if (ieq(name, "Transfer-Encoding")) {
-      chunked = ieq(value, "chunked");
-    } else if (ieq(name, "Content-Length")) {
+    } else if (ascii_iequals(name, "Transfer-Encoding")) {
+      chunked = ascii_iequals(value, "chunked");
+    } else if (ascii_iequals(name, "Content-Length")) {
       auto [q, ec2] = std::from_chars(value.data(), value.data() + value.size(), length);
       if (ec2 != std::errc() || q != value.data() + value.size())
         return transport_error("answer has a malformed Content-Length");
