@@ -331,11 +331,15 @@ void Daemon::on_zygote_exit(pid_t pid, int status) {
   auto it = child_by_pid_.find(pid);
   if (it == child_by_pid_.end()) return;
   auto c = children_.find(it->second);
-  if (c != children_.end() && !c->second->dead) {
+  if (c != children_.end()) {
     std::string how = describe_status(status);
+    // The channel often reports the death first; the status still says why.
     if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
       logf(LogLevel::error, "%s (pid %d) was killed by its seccomp policy", c->second->title.c_str(), (int)pid);
-    child_gone(c->second.get(), how);
+    else if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) &&
+             !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+      logf(LogLevel::warn, "%s (pid %d) %s", c->second->title.c_str(), (int)pid, how.c_str());
+    if (!c->second->dead) child_gone(c->second.get(), how);
   }
   child_by_pid_.erase(pid);
   reap();
