@@ -1,7 +1,12 @@
-// Workers runtime prelude: Promise, Headers, Request, Response, console, the dispatch binding and the __wfp entry points.
+// Workers runtime prelude: Promise, Headers, Request, Response, console, timers, structuredClone, AbortController, the request lifecycle (waitUntil, host.done), the dispatch binding and the __wfp entry points.
 // Evaluated once per Duktape heap (zygote image, sandbox, dispatcher) by sandbox/host.cc, before any worker script.
 // Trusts only the host's __host natives, kept in this closure; tenant code in the same heap is hostile and must never reach them.
-(function (global) {
+// The whole file is one function, called at once, whose prototype is taken
+// away first: a function and its prototype form a cycle that only the
+// mark-and-sweep collector frees, and until then this function would keep
+// the bytecode of every function in the file in the heap, and in the
+// zygote's image. (A named function expression would keep it for good.)
+Object.defineProperty(function (global) {
   'use strict';
 
   // ---------------------------------------------------------------------
@@ -19,12 +24,15 @@
   // fnCall(fn, thisArg, args...) is fn.call(thisArg, args...) without looking
   // `call` up on fn, so a replaced Function.prototype.call never sees our functions.
   var fnCall = FunctionPrototype.bind.call(FunctionPrototype.call, FunctionPrototype.call);
+  // fnApply(fn, thisArg, args) is fn.apply(thisArg, args), the same way.
+  var fnApply = FunctionPrototype.bind.call(FunctionPrototype.call, FunctionPrototype.apply);
   // bindTo(fn, thisArg, arg) is fn.bind(thisArg, arg). In Duktape a bound
   // function has no `prototype` object, so unlike a closure it forms no
   // reference cycle and is freed as soon as it is dropped (measured: a
   // third of a closure's cost per promise).
   var bindTo = FunctionPrototype.bind.call(FunctionPrototype.call, FunctionPrototype.bind);
   var objectToString = Object.prototype.toString;
+  var hasOwnProperty = FunctionPrototype.bind.call(FunctionPrototype.call, Object.prototype.hasOwnProperty);
   var defineProperty = Object.defineProperty;
   var createObject = Object.create;
   var objectKeys = Object.keys;
@@ -52,13 +60,23 @@
   function defineHidden(obj, name, value) {
     defineProperty(obj, name, { value: value, writable: true, enumerable: false, configurable: true });
   }
+  // Methods and getters are never constructed: their prototype objects are
+  // dropped (a prototype cannot be deleted), which saves ~90 bytes of every
+  // heap per function.
+  function dropPrototype(fn) {
+    if (typeof fn === 'function' && hasOwnProperty(fn, 'prototype')) fn.prototype = undefined;
+  }
   function defineMethods(proto, methods) {
     var names = objectKeys(methods);
-    for (var i = 0; i < names.length; i++) defineHidden(proto, names[i], methods[names[i]]);
+    for (var i = 0; i < names.length; i++) {
+      if (names[i] !== 'constructor') dropPrototype(methods[names[i]]);
+      defineHidden(proto, names[i], methods[names[i]]);
+    }
   }
   function defineGetters(proto, getters) {
     var names = objectKeys(getters);
     for (var i = 0; i < names.length; i++) {
+      dropPrototype(getters[names[i]]);
       defineProperty(proto, names[i], { get: getters[names[i]], enumerable: true, configurable: true });
     }
   }
@@ -742,8 +760,16 @@
     }
     return encoder.encode(String(init));
   }
-  function isTextBody(init) {
-    return !(isObject(init) && (isArrayBuffer(init) || isView(init)));
+  // The content type a body brings with it: text, a form (URLSearchParams,
+  // looked up when the body is made, since url.js may not provide it), or
+  // none for bytes.
+  var FORM_URLENCODED = 'application/x-www-form-urlencoded;charset=UTF-8';
+  function bodyContentType(init) {
+    if (!isObject(init)) return TEXT_PLAIN;
+    if (isArrayBuffer(init) || isView(init)) return null;
+    var Params = global.URLSearchParams;
+    if (typeof Params === 'function' && init instanceof Params) return FORM_URLENCODED;
+    return TEXT_PLAIN;
   }
 
   function bodyOwner(obj) {
@@ -876,7 +902,7 @@
       var b = init.body;
       if (b !== undefined && b !== null) {
         body = extractBody(b);
-        if (isTextBody(b)) contentType = TEXT_PLAIN;
+        contentType = bodyContentType(b);
       }
     }
     if (body === null && src !== null && src[K_BODY] !== null) {
@@ -968,7 +994,7 @@
     var contentType = null;
     if (body !== undefined && body !== null) {
       bytes = extractBody(body);
-      if (isTextBody(body)) contentType = TEXT_PLAIN;
+      contentType = bodyContentType(body);
     }
     initResponse(this, bytes, contentType, init);
   }
@@ -1101,17 +1127,44 @@
   };
 
   // ---------------------------------------------------------------------
-  // Requests in flight. `live` maps a request id to its record; a record
-  // leaves the table when the request is answered, and only a record still
-  // in the table can answer, so each id gets exactly one respond or fail
-  // even if tenant code gets hold of a record or of one of our callbacks.
+  // Requests in flight. `live` maps a request id to its record from handle()
+  // until the request is done: answered (one respond or fail) and every
+  // ctx.waitUntil promise settled. Then host.done() is called, once; the
+  // runner keeps a request (its timers, its subrequests) until that call or
+  // its 30 s limit. Only a record still in the table can answer or finish,
+  // and `answered` lets one answer through, even if tenant code gets hold of
+  // a record or of one of our callbacks.
   var live = createObject(null);
   var NO_HANDLER = 'No fetch handler: use module.exports = { fetch(request, env, ctx) { ... } } or addEventListener("fetch", ...)';
 
+  function RequestState(id) {
+    this.id = id;
+    this.answered = false;
+    this.pending = 0; // waitUntil promises not yet settled
+    this.timers = 0; // live timers
+    this.dispatching = false; // service worker: inside the fetch listeners
+    this.responded = false; // service worker: respondWith() was called
+    this.result = undefined;
+    this.passThrough = false; // ctx.passThroughOnException() was called
+  }
+
   function finishRequest(st) {
-    if (live[st.id] !== st) return false;
-    delete live[st.id];
+    if (live[st.id] !== st || st.answered) return false;
+    st.answered = true;
     return true;
+  }
+
+  // Calls host.done() once the request is answered and has no waitUntil
+  // work left; its timers die with it.
+  function closeIfIdle(st) {
+    if (!st.answered || st.pending !== 0 || live[st.id] !== st) return;
+    delete live[st.id];
+    if (st.timers > 0) dropTimers(st);
+    try {
+      host.done(st.id);
+    } catch (e) {
+      hostLog('error', 'wfp runtime: host.done refused: ' + errorMessage(e));
+    }
   }
 
   function failRequest(st, kind, message, stack) {
@@ -1121,6 +1174,7 @@
     } catch (e) {
       hostLog('error', 'wfp runtime: host.fail refused: ' + errorMessage(e));
     }
+    closeIfIdle(st);
   }
 
   function failWithException(st, err) {
@@ -1128,7 +1182,7 @@
   }
 
   function respondRequest(st, value) {
-    if (live[st.id] !== st) return;
+    if (live[st.id] !== st || st.answered) return;
     if (!(value instanceof Response) || value[K_STATUS] === undefined) {
       failRequest(st, 'bad_response', 'The fetch handler returned ' + describeValue(value) + ' instead of a Response.', '');
       return;
@@ -1160,6 +1214,7 @@
         hostLog('error', 'wfp runtime: host refused the response: ' + errorMessage(e));
       }
     }
+    closeIfIdle(st);
   }
 
   function onHandlerSettled(st, value, rejected) {
@@ -1176,27 +1231,55 @@
     whenSettled(toPromise(result), onHandlerSettled, st);
   }
 
-  function onWaitUntilSettled(unused, value, rejected) {
+  // ctx and FetchEvent carry their request's record under K_EVENT; a
+  // detached waitUntil (`const { waitUntil } = ctx`) falls back to the
+  // request whose code is running.
+  var K_EVENT = slot('event');
+  function requestStateOf(obj, what) {
+    var st = isObject(obj) ? obj[K_EVENT] : undefined;
+    if (st instanceof RequestState) return st;
+    st = current !== null && current !== undefined ? live[current] : undefined;
+    if (st === undefined) throw new TypeError(what + ': Illegal invocation');
+    return st;
+  }
+
+  function onWaitUntilSettled(st, value, rejected) {
+    // Runs in the request's context, so the log line carries its id.
     if (rejected) logError('Uncaught (in waitUntil) ', value);
+    st.pending--;
+    closeIfIdle(st);
   }
   function waitUntil(promise) {
-    whenSettled(toPromise(promise), onWaitUntilSettled, null);
+    var st = requestStateOf(this, 'waitUntil');
+    if (live[st.id] !== st) {
+      hostLog('warn', 'waitUntil() was called after the request had finished; the promise is not waited for.');
+      return;
+    }
+    st.pending++;
+    var saved = current;
+    current = st.id; // the settlement is charged to this request
+    whenSettled(toPromise(promise), onWaitUntilSettled, st);
+    current = saved;
   }
+  // There is no origin to fall back to: an exception still fails the
+  // request. The flag is kept (and documented in wfp-runtime(7)) so that
+  // code written for Cloudflare runs unchanged.
   function passThroughOnException() {
-    // There is no origin to fall back to: an exception still fails the request.
+    requestStateOf(this, 'passThroughOnException').passThrough = true;
   }
 
   function ExecutionContext() {
     throw new TypeError('Illegal constructor');
   }
   defineMethods(ExecutionContext.prototype, { waitUntil: waitUntil, passThroughOnException: passThroughOnException });
-  function makeExecutionContext(args) {
+  defineTag(ExecutionContext.prototype, 'ExecutionContext');
+  function makeExecutionContext(args, st) {
     var ctx = createObject(ExecutionContext.prototype);
     ctx.args = args;
+    ctx[K_EVENT] = st;
     return ctx;
   }
 
-  var K_EVENT = slot('event');
   function FetchEvent() {
     throw new TypeError('Illegal constructor');
   }
@@ -1222,9 +1305,13 @@
   var handlerFn = null;
   var handlerThis;
   var fetchListeners = [];
+  var scheduledListener = false; // addEventListener('scheduled', ...) was called
+  var NO_SCHEDULED = 'Scheduled handlers are not supported by wfp yet (see wfp-runtime(7)): this script has a scheduled handler but no fetch handler.';
 
   function addEventListener(type, listener) {
-    if (String(type) !== 'fetch' || !isObject(listener)) return;
+    type = String(type);
+    if (type === 'scheduled' && isObject(listener)) scheduledListener = true;
+    if (type !== 'fetch' || !isObject(listener)) return;
     for (var i = 0; i < fetchListeners.length; i++) if (fetchListeners[i] === listener) return;
     fetchListeners[fetchListeners.length] = listener;
   }
@@ -1258,7 +1345,7 @@
 
   function handle(reqId, method, url, headers, body, argsJson) {
     if (live[reqId] !== undefined) throw new Error('wfp runtime: request ' + reqId + ' is already running');
-    var st = { id: reqId, dispatching: false, responded: false, result: undefined };
+    var st = new RequestState(reqId);
     live[reqId] = st;
     var saved = current;
     current = reqId;
@@ -1266,7 +1353,7 @@
       var request = initRequest(createObject(RequestPrototype), String(method), String(url),
         headersFromHost(headers, GUARD_IMMUTABLE), isObject(body) ? body : null);
       if (format === 'commonjs' && handlerFn !== null) {
-        var ctx = makeExecutionContext(typeof argsJson === 'string' && argsJson !== '' ? jsonParse(argsJson) : undefined);
+        var ctx = makeExecutionContext(typeof argsJson === 'string' && argsJson !== '' ? jsonParse(argsJson) : undefined, st);
         awaitResult(st, fnCall(handlerFn, handlerThis, request, env, ctx));
       } else if (format === 'service-worker' && fetchListeners.length > 0) {
         dispatchFetchEvent(st, request);
@@ -1279,6 +1366,122 @@
       failWithException(st, e);
     }
     current = saved;
+  }
+
+  // ---------------------------------------------------------------------
+  // Timers, within a request only (as on Cloudflare): each belongs to the
+  // request whose code set it and dies with it (closeIfIdle). The host keeps
+  // the clock (host.setTimer → its id; fireTimer(id) when due); the id a
+  // script sees is ours, so an interval keeps one id across its re-arming.
+  var timers = createObject(null); // our id -> record
+  var hostTimers = createObject(null); // host id -> record
+  var nextTimerId = 1;
+
+  function TimerRecord(id, st, fn, args, interval) {
+    this.id = id;
+    this.hostId = 0;
+    this.st = st;
+    this.fn = fn;
+    this.args = args; // extra arguments for fn, or null
+    this.interval = interval; // ms for setInterval, -1 for setTimeout
+  }
+
+  function addTimer(name, callback, delay, args, repeat) {
+    if (typeof callback !== 'function') {
+      throw new TypeError(name + '(): the callback must be a function (code strings are not evaluated).');
+    }
+    if (current === null || current === undefined) {
+      throw new Error('Disallowed operation called within global scope: ' + name + '() is only possible while handling a request.');
+    }
+    var st = live[current];
+    if (st === undefined) throw new Error(name + '(): the request that set this timer has already finished.');
+    var ms = Number(delay);
+    if (!(ms > 0)) ms = 0; // NaN and negatives too
+    // An interval of 0 would have the runner fire it on every loop turn.
+    if (repeat && ms < 1) ms = 1;
+    var extra = null;
+    if (args.length > 2) {
+      extra = [];
+      for (var i = 2; i < args.length; i++) extra[extra.length] = args[i];
+    }
+    var rec = new TimerRecord(nextTimerId, st, callback, extra, repeat ? ms : -1);
+    rec.hostId = host.setTimer(st.id, ms); // throws past the host's limits
+    nextTimerId++;
+    timers[rec.id] = rec;
+    hostTimers[rec.hostId] = rec;
+    st.timers++;
+    return rec.id;
+  }
+
+  function removeTimer(rec) {
+    if (timers[rec.id] !== rec) return;
+    delete timers[rec.id];
+    if (hostTimers[rec.hostId] === rec) delete hostTimers[rec.hostId];
+    rec.st.timers--;
+  }
+
+  // The request is done: its timers go (the host drops its side itself).
+  function dropTimers(st) {
+    var ids = objectKeys(timers);
+    for (var i = 0; i < ids.length; i++) {
+      var rec = timers[ids[i]];
+      if (rec.st === st) removeTimer(rec);
+    }
+  }
+
+  function setTimeout(callback, delay) {
+    return addTimer('setTimeout', callback, delay, arguments, false);
+  }
+  function setInterval(callback, delay) {
+    return addTimer('setInterval', callback, delay, arguments, true);
+  }
+  // clearTimeout and clearInterval are interchangeable, as in browsers.
+  function clearTimer(id) {
+    if (typeof id !== 'number') return;
+    var rec = timers[id];
+    if (rec === undefined) return;
+    removeTimer(rec);
+    try {
+      host.clearTimer(rec.hostId);
+    } catch (e) {
+      // the host forgets timers of finished requests itself
+    }
+  }
+
+  // The host's timer hostId is due. Runs the callback in the context of the
+  // request that set it; an exception is reported like one in a microtask
+  // (logged, the request goes on), as browsers do for timers.
+  function fireTimer(hostId) {
+    var rec = hostTimers[hostId];
+    if (rec === undefined) return false;
+    delete hostTimers[hostId];
+    var st = rec.st;
+    if (live[st.id] !== st) {
+      removeTimer(rec);
+      return false;
+    }
+    var saved = current;
+    current = st.id;
+    if (rec.interval >= 0) {
+      // Re-armed before the callback runs, so that it can clear itself.
+      try {
+        rec.hostId = host.setTimer(st.id, rec.interval);
+        hostTimers[rec.hostId] = rec;
+      } catch (e) {
+        removeTimer(rec);
+        logError('setInterval() stopped: ', e);
+      }
+    } else {
+      removeTimer(rec);
+    }
+    try {
+      if (rec.args === null) fnCall(rec.fn, global);
+      else fnApply(rec.fn, global, rec.args);
+    } catch (e) {
+      logError('Uncaught ', e);
+    }
+    current = saved;
+    return true;
   }
 
   // ---------------------------------------------------------------------
@@ -1378,9 +1581,14 @@
             handlerFn = handlerThis.fetch;
           }
         }
-        return handlerFn !== null ? '' : NO_HANDLER;
+        if (handlerFn !== null) return '';
+        if (isObject(exp) && (typeof exp.scheduled === 'function' ||
+            (isObject(exp['default']) && typeof exp['default'].scheduled === 'function'))) {
+          return NO_SCHEDULED;
+        }
+        return NO_HANDLER;
       }
-      if (format === 'service-worker') return fetchListeners.length > 0 ? '' : NO_HANDLER;
+      if (format === 'service-worker') return fetchListeners.length > 0 ? '' : scheduledListener ? NO_SCHEDULED : NO_HANDLER;
       return 'prepare() was not called';
     } catch (e) {
       return 'Could not read the fetch handler: ' + errorMessage(e);
@@ -1412,6 +1620,443 @@
   }
 
   // ---------------------------------------------------------------------
+  // structuredClone: the HTML structured clone of the values a worker can
+  // hold: primitives, plain objects and arrays, Date, RegExp, boxed
+  // primitives, ArrayBuffer, typed arrays, DataView, Map, Set, Error and
+  // DOMException, keeping cycles and shared references. Functions, symbols
+  // and platform objects (Request, Promise, WeakMap...) are refused with a
+  // DataCloneError: a DOMException when encoding.js provides one.
+  var MapCtor = typeof global.Map === 'function' ? global.Map : null; // polyfills.js or the engine
+  var SetCtor = typeof global.Set === 'function' ? global.Set : null;
+  var mapEntries = MapCtor !== null ? MapCtor.prototype.entries : null;
+  var mapSet = MapCtor !== null ? MapCtor.prototype.set : null;
+  var mapGet = MapCtor !== null ? MapCtor.prototype.get : null;
+  var setValues = SetCtor !== null ? SetCtor.prototype.values : null;
+  var setAdd = SetCtor !== null ? SetCtor.prototype.add : null;
+  var dateGetTime = Date.prototype.getTime;
+  var bufferSlice = ArrayBuffer.prototype.slice;
+  var ERROR_TYPES = { EvalError: EvalError, RangeError: RangeError, ReferenceError: ReferenceError,
+    SyntaxError: SyntaxError, TypeError: TypeError, URIError: URIError };
+  var VIEW_TYPES = createObject(null); // '[object Uint8Array]' -> Uint8Array, ...
+  var viewNames = ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array',
+    'Uint32Array', 'Float32Array', 'Float64Array', 'DataView'];
+  for (var v = 0; v < viewNames.length; v++) {
+    if (typeof global[viewNames[v]] === 'function') VIEW_TYPES['[object ' + viewNames[v] + ']'] = global[viewNames[v]];
+  }
+  viewNames = null;
+
+  function dataCloneError(what) {
+    var message = what + ' could not be cloned.';
+    var DOMExceptionCtor = global.DOMException;
+    if (typeof DOMExceptionCtor === 'function') return new DOMExceptionCtor(message, 'DataCloneError');
+    return new TypeError(message);
+  }
+
+  function cloneValue(value, memo) {
+    if (typeof value === 'symbol') throw dataCloneError(safeString(value));
+    if (typeof value === 'function') throw dataCloneError('function ' + (value.name || '(anonymous)'));
+    if (!isObject(value)) return value;
+    var done = fnCall(mapGet, memo, value);
+    if (done !== undefined) return done;
+    var tag = fnCall(objectToString, value);
+    var out, it, step;
+    switch (tag) {
+      case '[object Object]':
+      case '[object Arguments]':
+        out = {};
+        fnCall(mapSet, memo, value, out);
+        return cloneProperties(value, out, memo);
+      case '[object Array]':
+        out = new Array(value.length);
+        fnCall(mapSet, memo, value, out);
+        return cloneProperties(value, out, memo);
+      case '[object Date]':
+        out = new Date(fnCall(dateGetTime, value));
+        break;
+      case '[object RegExp]':
+        out = new RegExp(value.source, (value.global ? 'g' : '') + (value.ignoreCase ? 'i' : '') + (value.multiline ? 'm' : ''));
+        break;
+      case '[object Boolean]':
+        out = new Boolean(value.valueOf());
+        break;
+      case '[object Number]':
+        out = new Number(value.valueOf());
+        break;
+      case '[object String]':
+        out = new String(value.valueOf());
+        break;
+      case '[object ArrayBuffer]':
+        out = fnCall(bufferSlice, value, 0);
+        break;
+      case '[object Map]':
+        if (MapCtor === null || !(value instanceof MapCtor)) throw dataCloneError(tag);
+        out = new MapCtor();
+        fnCall(mapSet, memo, value, out);
+        it = fnCall(mapEntries, value);
+        for (step = it.next(); !step.done; step = it.next()) {
+          fnCall(mapSet, out, cloneValue(step.value[0], memo), cloneValue(step.value[1], memo));
+        }
+        return out;
+      case '[object Set]':
+        if (SetCtor === null || !(value instanceof SetCtor)) throw dataCloneError(tag);
+        out = new SetCtor();
+        fnCall(mapSet, memo, value, out);
+        it = fnCall(setValues, value);
+        for (step = it.next(); !step.done; step = it.next()) fnCall(setAdd, out, cloneValue(step.value, memo));
+        return out;
+      default:
+        if (VIEW_TYPES[tag] !== undefined && isView(value)) {
+          // Views of one buffer stay views of one (cloned) buffer.
+          var buffer = cloneValue(value.buffer, memo);
+          var n = tag === '[object DataView]' ? value.byteLength : value.length;
+          out = new VIEW_TYPES[tag](buffer, value.byteOffset, n);
+          break;
+        }
+        var DOMExceptionCtor = global.DOMException;
+        if (typeof DOMExceptionCtor === 'function' && value instanceof DOMExceptionCtor) {
+          out = new DOMExceptionCtor(String(value.message), String(value.name));
+          break;
+        }
+        if (tag === '[object Error]' || value instanceof Error) {
+          out = cloneError(value, memo);
+          break;
+        }
+        throw dataCloneError(tag.slice(8, -1) + ' object');
+    }
+    fnCall(mapSet, memo, value, out);
+    return out;
+  }
+
+  // Own enumerable string keys, as the spec copies them.
+  function cloneProperties(from, to, memo) {
+    var keys = objectKeys(from);
+    for (var i = 0; i < keys.length; i++) {
+      var v = cloneValue(from[keys[i]], memo);
+      if (keys[i] === '__proto__') defineValue(to, keys[i], v);
+      else to[keys[i]] = v;
+    }
+    return to;
+  }
+
+  function cloneError(value, memo) {
+    var name = value.name;
+    var Ctor = typeof name === 'string' && hasOwnProperty(ERROR_TYPES, name) ? ERROR_TYPES[name] : Error;
+    var message = hasOwnProperty(value, 'message') ? String(value.message) : undefined;
+    var out = message !== undefined ? new Ctor(message) : new Ctor();
+    var stack = errorStack(value);
+    if (stack !== '') defineHidden(out, 'stack', stack);
+    if (hasOwnProperty(value, 'cause')) defineHidden(out, 'cause', cloneValue(value.cause, memo));
+    return out;
+  }
+
+  function structuredClone(value, options) {
+    if (arguments.length === 0) throw new TypeError("Failed to execute 'structuredClone': 1 argument required, but only 0 present.");
+    if (MapCtor === null) throw new TypeError('structuredClone needs Map, which this engine lacks');
+    return cloneValue(value, new MapCtor());
+  }
+
+  // ---------------------------------------------------------------------
+  // Event and EventTarget: what AbortSignal needs, usable on their own. There
+  // is no tree, so no capture or bubbling: an event reaches its target only.
+  // An exception in a listener is logged, as browsers report it, and the
+  // other listeners still run.
+  var K_STOP = slot('stop');
+  var K_LISTENERS = slot('listeners');
+
+  function Event(type, init) {
+    if (!(this instanceof Event)) throw new TypeError("Failed to construct 'Event': Please use the 'new' operator.");
+    if (arguments.length === 0) throw new TypeError("Failed to construct 'Event': 1 argument required, but only 0 present.");
+    var opts = isObject(init) ? init : {};
+    this.type = String(type);
+    this.bubbles = !!opts.bubbles;
+    this.cancelable = !!opts.cancelable;
+    this.composed = !!opts.composed;
+    this.defaultPrevented = false;
+    this.target = null;
+    this.currentTarget = null;
+    this.eventPhase = 0;
+    this.isTrusted = false;
+    this.timeStamp = typeof performance === 'object' && performance !== null && typeof performance.now === 'function' ? performance.now() : 0;
+  }
+  defineMethods(Event.prototype, {
+    preventDefault: function () {
+      if (this.cancelable) this.defaultPrevented = true;
+    },
+    stopPropagation: function () {},
+    stopImmediatePropagation: function () {
+      this[K_STOP] = true;
+    },
+    composedPath: function () {
+      return this.currentTarget !== null ? [this.currentTarget] : [];
+    }
+  });
+  defineTag(Event.prototype, 'Event');
+
+  function EventTarget() {
+    if (!(this instanceof EventTarget)) throw new TypeError("Failed to construct 'EventTarget': Please use the 'new' operator.");
+  }
+  function listenerCapture(options) {
+    return typeof options === 'boolean' ? options : isObject(options) && !!options.capture;
+  }
+  // The listener list of one type: [{listener, capture, once}], or null.
+  function listenersOf(target, type, create) {
+    var all = target[K_LISTENERS];
+    if (all === undefined) {
+      if (!create) return null;
+      all = createObject(null);
+      defineHidden(target, K_LISTENERS, all);
+    }
+    var list = all[type];
+    if (list === undefined) {
+      if (!create) return null;
+      list = all[type] = [];
+    }
+    return list;
+  }
+  function removeListenerEntry(list, entry) {
+    for (var i = 0; i < list.length; i++) {
+      if (list[i] === entry) {
+        list.splice(i, 1);
+        return;
+      }
+    }
+  }
+  function removeOnAbort(data) {
+    var list = listenersOf(data.target, data.type, false);
+    if (list !== null) removeListenerEntry(list, data.entry);
+  }
+  // Calls every listener of event.type on target (after `handler`, the
+  // target's on<type> property when it has one) with the target as `this`.
+  function dispatchTo(target, event, handler) {
+    if (!(event instanceof Event)) throw new TypeError("Failed to execute 'dispatchEvent': parameter 1 is not of type 'Event'.");
+    event.target = target;
+    event.currentTarget = target;
+    event.eventPhase = 2; // AT_TARGET
+    try {
+      if (typeof handler === 'function') fnCall(handler, target, event);
+    } catch (e) {
+      logError('Uncaught ', e);
+    }
+    var list = listenersOf(target, event.type, false);
+    if (list !== null) {
+      var snapshot = list.slice(0);
+      for (var i = 0; i < snapshot.length && event[K_STOP] !== true; i++) {
+        var entry = snapshot[i];
+        if (list.indexOf(entry) < 0) continue; // removed by an earlier listener
+        if (entry.once) removeListenerEntry(list, entry);
+        try {
+          var l = entry.listener;
+          if (typeof l === 'function') fnCall(l, target, event);
+          else if (isObject(l) && typeof l.handleEvent === 'function') fnCall(l.handleEvent, l, event);
+        } catch (e) {
+          logError('Uncaught ', e);
+        }
+      }
+    }
+    event.currentTarget = null;
+    event.eventPhase = 0;
+    return !event.defaultPrevented;
+  }
+  defineMethods(EventTarget.prototype, {
+    addEventListener: function (type, listener, options) {
+      if (listener === null || listener === undefined) return;
+      if (!isObject(listener)) throw new TypeError("Failed to execute 'addEventListener': parameter 2 is not of type 'Object'.");
+      var signal = isObject(options) ? options.signal : undefined;
+      if (signal instanceof AbortSignal && signal[K_ABORT].aborted) return;
+      type = String(type);
+      var capture = listenerCapture(options);
+      var list = listenersOf(this, type, true);
+      for (var i = 0; i < list.length; i++) if (list[i].listener === listener && list[i].capture === capture) return;
+      var entry = { listener: listener, capture: capture, once: isObject(options) && !!options.once };
+      list[list.length] = entry;
+      if (signal instanceof AbortSignal) {
+        abortSubscribe(signal, bindTo(removeOnAbort, undefined, { target: this, type: type, entry: entry }));
+      }
+    },
+    removeEventListener: function (type, listener, options) {
+      var list = listenersOf(this, String(type), false);
+      if (list === null) return;
+      var capture = listenerCapture(options);
+      for (var i = 0; i < list.length; i++) {
+        if (list[i].listener === listener && list[i].capture === capture) {
+          list.splice(i, 1);
+          return;
+        }
+      }
+    },
+    dispatchEvent: function (event) {
+      return dispatchTo(this, event, undefined);
+    }
+  });
+  defineTag(EventTarget.prototype, 'EventTarget');
+
+  // ---------------------------------------------------------------------
+  // AbortController and AbortSignal.
+  var K_ABORT = slot('abort');
+  var K_SIGNAL = slot('signal');
+
+  function AbortState() {
+    this.aborted = false;
+    this.reason = undefined;
+    this.onabort = null;
+    this.followers = null; // callbacks run on abort: AbortSignal.any, listener removal
+  }
+
+  function abortError(message, name) {
+    var DOMExceptionCtor = global.DOMException;
+    if (typeof DOMExceptionCtor === 'function') return new DOMExceptionCtor(message, name);
+    var e = new Error(message);
+    defineHidden(e, 'name', name);
+    return e;
+  }
+
+  function AbortSignal() {
+    throw new TypeError('Illegal constructor');
+  }
+  AbortSignal.prototype = createObject(EventTarget.prototype);
+  defineHidden(AbortSignal.prototype, 'constructor', AbortSignal);
+  var AbortSignalPrototype = AbortSignal.prototype;
+
+  function newSignal() {
+    var signal = createObject(AbortSignalPrototype);
+    defineHidden(signal, K_ABORT, new AbortState());
+    return signal;
+  }
+  function abortStateOf(signal) {
+    var st = signal instanceof AbortSignal ? signal[K_ABORT] : undefined;
+    if (!(st instanceof AbortState)) throw new TypeError('Illegal invocation');
+    return st;
+  }
+  function abortSubscribe(signal, callback) {
+    var st = abortStateOf(signal);
+    if (st.followers === null) st.followers = [];
+    st.followers[st.followers.length] = callback;
+  }
+  function signalAbort(signal, reason) {
+    var st = abortStateOf(signal);
+    if (st.aborted) return;
+    st.aborted = true;
+    st.reason = reason !== undefined ? reason : abortError('This operation was aborted', 'AbortError');
+    var followers = st.followers;
+    st.followers = null;
+    if (followers !== null) {
+      for (var i = 0; i < followers.length; i++) {
+        try {
+          followers[i](st.reason);
+        } catch (e) {
+          logError('Uncaught ', e);
+        }
+      }
+    }
+    dispatchTo(signal, new Event('abort'), st.onabort);
+  }
+  function signalTimeout(signal) {
+    signalAbort(signal, abortError('The operation was aborted due to timeout', 'TimeoutError'));
+  }
+  function followAbort(signal, reason) {
+    signalAbort(signal, reason);
+  }
+
+  defineGetters(AbortSignalPrototype, {
+    aborted: function () {
+      return abortStateOf(this).aborted;
+    },
+    reason: function () {
+      return abortStateOf(this).reason;
+    }
+  });
+  defineProperty(AbortSignalPrototype, 'onabort', {
+    get: function () {
+      return abortStateOf(this).onabort;
+    },
+    set: function (fn) {
+      abortStateOf(this).onabort = isObject(fn) ? fn : null;
+    },
+    enumerable: true,
+    configurable: true
+  });
+  defineMethods(AbortSignalPrototype, {
+    throwIfAborted: function () {
+      var st = abortStateOf(this);
+      if (st.aborted) throw st.reason;
+    }
+  });
+  defineTag(AbortSignalPrototype, 'AbortSignal');
+  defineMethods(AbortSignal, {
+    abort: function (reason) {
+      var signal = newSignal();
+      signalAbort(signal, reason);
+      return signal;
+    },
+    // Needs a request, like setTimeout: the timer belongs to it.
+    timeout: function (ms) {
+      var signal = newSignal();
+      addTimer('AbortSignal.timeout', bindTo(signalTimeout, undefined, signal), ms, [], false);
+      return signal;
+    },
+    any: function (signals) {
+      var list = listFromIterable(signals);
+      var result = newSignal();
+      var i;
+      for (i = 0; i < list.length; i++) abortStateOf(list[i]);
+      for (i = 0; i < list.length; i++) {
+        var st = list[i][K_ABORT];
+        if (st.aborted) {
+          signalAbort(result, st.reason);
+          return result;
+        }
+      }
+      var follow = bindTo(followAbort, undefined, result);
+      for (i = 0; i < list.length; i++) abortSubscribe(list[i], follow);
+      return result;
+    }
+  });
+
+  function AbortController() {
+    if (!(this instanceof AbortController)) throw new TypeError("Failed to construct 'AbortController': Please use the 'new' operator.");
+    defineHidden(this, K_SIGNAL, newSignal());
+  }
+  function controllerSignal(c) {
+    var signal = c instanceof AbortController ? c[K_SIGNAL] : undefined;
+    if (!(signal instanceof AbortSignal)) throw new TypeError('Illegal invocation');
+    return signal;
+  }
+  defineGetters(AbortController.prototype, {
+    signal: function () {
+      return controllerSignal(this);
+    }
+  });
+  defineMethods(AbortController.prototype, {
+    abort: function (reason) {
+      signalAbort(controllerSignal(this), reason);
+    }
+  });
+  defineTag(AbortController.prototype, 'AbortController');
+
+  // ---------------------------------------------------------------------
+  // APIs not provided yet: each fails with an error naming it, listed in
+  // wfp-runtime(7), rather than as an undefined global.
+  var SEE_MAN = ' (see wfp-runtime(7))';
+  function unsupportedConstructor(name) {
+    throw new TypeError(name + ' is not supported by wfp yet' + SEE_MAN);
+  }
+  function fetch() {
+    return rejectedPromise(new Error('fetch() is not available in this version of wfp' + SEE_MAN));
+  }
+  var caches = {};
+  defineProperty(caches, 'default', {
+    get: function () {
+      throw new TypeError('caches.default is not supported by wfp yet' + SEE_MAN);
+    },
+    enumerable: true
+  });
+  defineMethods(caches, {
+    open: function () {
+      return rejectedPromise(new TypeError('caches.open() is not supported by wfp yet' + SEE_MAN));
+    }
+  });
+
+  // ---------------------------------------------------------------------
   // Globals.
   function defineGlobal(name, value) {
     defineHidden(global, name, value);
@@ -1426,6 +2071,22 @@
   defineGlobal('removeEventListener', removeEventListener);
   if (global.self === undefined) defineGlobal('self', global);
   if (typeof global.AggregateError !== 'function') defineGlobal('AggregateError', AggregateErrorCtor);
+  defineGlobal('setTimeout', setTimeout);
+  defineGlobal('setInterval', setInterval);
+  defineGlobal('clearTimeout', clearTimer);
+  defineGlobal('clearInterval', clearTimer);
+  defineGlobal('structuredClone', structuredClone);
+  defineGlobal('Event', Event);
+  defineGlobal('EventTarget', EventTarget);
+  defineGlobal('AbortController', AbortController);
+  defineGlobal('AbortSignal', AbortSignal);
+  var UNSUPPORTED = ['ReadableStream', 'WritableStream', 'TransformStream', 'FormData', 'Blob', 'File', 'WebSocket',
+    'HTMLRewriter', 'EventSource'];
+  for (var u = 0; u < UNSUPPORTED.length; u++) {
+    if (global[UNSUPPORTED[u]] === undefined) defineGlobal(UNSUPPORTED[u], bindTo(unsupportedConstructor, undefined, UNSUPPORTED[u]));
+  }
+  if (global.fetch === undefined) defineGlobal('fetch', fetch);
+  if (global.caches === undefined) defineGlobal('caches', caches);
 
   var wfp = {
     prepare: prepare,
@@ -1433,6 +2094,7 @@
     handle: handle,
     subResolve: subResolve,
     subReject: subReject,
+    fireTimer: fireTimer,
     drain: drain
   };
   defineProperty(wfp, 'current', {
@@ -1445,4 +2107,4 @@
     enumerable: true
   });
   defineGlobal('__wfp', wfp);
-}(typeof globalThis === 'object' && globalThis !== null ? globalThis : this));
+}, 'prototype', { value: undefined })(typeof globalThis === 'object' && globalThis !== null ? globalThis : this);

@@ -49,6 +49,14 @@ class Sandbox {
     this.nextSubId = 101;
     this.refuseSubrequests = null; // a message makes subrequest() throw
     this.refuseRespond = null; // a message makes respond() throw
+    // Timers and the request lifecycle, as sandbox/runner.cc keeps them: a
+    // request is open from handle() until done(); timers live on a virtual
+    // clock that only advance() moves.
+    this.open = new Set(); // request ids between handle() and done()
+    this.doneCount = new Map(); // reqId → number of done() calls
+    this.timers = new Map(); // host timer id → {reqId, due}
+    this.nextTimerId = 501;
+    this.now = 0;
     this.context = vm.createContext({});
     const enc = new TextEncoder();
     const dec = new TextDecoder();
@@ -124,6 +132,29 @@ class Sandbox {
         if (typeof text !== 'string') sb.violation('log: text is ' + typeof text);
         sb.calls.push({ fn: 'log', level, reqId, text });
       },
+      setTimer(reqId, ms) {
+        if (arguments.length !== 2 || typeof reqId !== 'number' || typeof ms !== 'number') sb.violation('setTimer: bad arguments');
+        if (!sb.open.has(reqId)) throw new Error('Timers can only be set while a request is running.');
+        const id = sb.nextTimerId++;
+        sb.timers.set(id, { reqId, due: sb.now + ms });
+        sb.calls.push({ fn: 'setTimer', reqId, ms, id });
+        return id;
+      },
+      clearTimer(id) {
+        if (typeof id !== 'number') sb.violation('clearTimer: id is ' + typeof id);
+        sb.timers.delete(id);
+        sb.calls.push({ fn: 'clearTimer', id });
+      },
+      done(reqId) {
+        if (typeof reqId !== 'number') sb.violation('done: reqId is ' + typeof reqId);
+        const n = (sb.doneCount.get(reqId) || 0) + 1;
+        sb.doneCount.set(reqId, n);
+        if (n > 1) sb.violation('request ' + reqId + ' done ' + n + ' times');
+        if (!sb.answered.has(reqId)) sb.violation('request ' + reqId + ' done before it was answered');
+        sb.open.delete(reqId);
+        for (const [id, t] of sb.timers) if (t.reqId === reqId) sb.timers.delete(id); // the runner drops them
+        sb.calls.push({ fn: 'done', reqId });
+      },
     };
   }
 
@@ -145,6 +176,7 @@ class Sandbox {
   }
 
   handle(reqId, method, url, headers, body, argsJson) {
+    this.open.add(reqId);
     this.wfp.handle(reqId, method || 'GET', url || 'https://example.com/', headers || [], this.bytes(body), argsJson || '');
     this.drain();
   }
@@ -163,6 +195,28 @@ class Sandbox {
     const r = this.wfp.subReject(subId, message);
     this.drain();
     return r;
+  }
+
+  // Moves the virtual clock by ms, firing due timers in order (draining
+  // after each, as the runner does).
+  advance(ms) {
+    const until = this.now + ms;
+    for (;;) {
+      let next = null;
+      for (const [id, t] of this.timers) if (t.due <= until && (next === null || t.due < next[1].due)) next = [id, t];
+      if (next === null) break;
+      this.timers.delete(next[0]);
+      this.now = Math.max(this.now, next[1].due);
+      this.wfp.fireTimer(next[0]);
+      this.drain();
+    }
+    this.now = until;
+  }
+  doneCalls(reqId) {
+    return this.doneCount.get(reqId) || 0;
+  }
+  hostCalls(reqId) {
+    return this.calls.filter((c) => c.reqId === reqId && c.fn !== 'log').map((c) => c.fn);
   }
 
   answers(reqId) {
@@ -948,6 +1002,390 @@ test('console methods format their arguments and log under the current request',
   assert.strictEqual(l[3].level, 'error');
   assert.match(l[3].text, /^Error: oops/);
   assert.deepStrictEqual([l[4].level, l[4].text], ['debug', '[Function: named]']);
+});
+
+// ---------------------------------------------------------------------------
+// Request lifecycle: host.done() once per request, after the answer and
+// after every waitUntil promise settled.
+
+test('done follows a synchronous answer at once, a failure too, and is called once', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (r) { if (r.url.indexOf("boom") >= 0) throw new Error("boom");' +
+    ' return new Response("ok"); } };');
+  sb.handle(1);
+  sb.handle(2, 'GET', 'https://a/boom');
+  assert.deepStrictEqual(sb.hostCalls(1), ['respond', 'done']);
+  assert.deepStrictEqual(sb.hostCalls(2), ['fail', 'done']);
+  assert.deepStrictEqual(sb.violations, []);
+});
+
+test('done waits for every waitUntil promise, like Promise.allSettled, and logs the rejected ones', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'var release = []; module.exports = { fetch: function (r, env, ctx) {' +
+    ' ctx.waitUntil(new Promise(function (res) { release.push(res); }));' +
+    ' ctx.waitUntil(new Promise(function (res, rej) { release.push(function () { rej(new Error("late failure")); }); }));' +
+    ' return new Response("answered first"); } };');
+  sb.handle(5);
+  assert.deepStrictEqual(sb.hostCalls(5), ['respond']);
+  sb.run('release[1]()');
+  sb.drain();
+  assert.strictEqual(sb.doneCalls(5), 0);
+  const l = sb.logs();
+  assert.deepStrictEqual([l.length, l[0].level, l[0].reqId], [1, 'error', 5]);
+  assert.match(l[0].text, /late failure/);
+  sb.run('release[0]()');
+  sb.drain();
+  assert.deepStrictEqual(sb.hostCalls(5), ['respond', 'done']);
+  assert.deepStrictEqual(sb.violations, []);
+});
+
+test('waitUntil work that settles before the answer does not call done early', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (r, env, ctx) { ctx.waitUntil(Promise.resolve(1));' +
+    ' return Promise.resolve().then(function () { return Promise.resolve(); }).then(function () { return new Response("x"); }); } };');
+  sb.handle(1);
+  assert.deepStrictEqual(sb.hostCalls(1), ['respond', 'done']);
+  assert.deepStrictEqual(sb.violations, []);
+});
+
+test('a request that never answers is never done; one whose waitUntil never settles neither', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (r, env, ctx) { if (r.url === "https://a/hang") return new Promise(function () {});' +
+    ' ctx.waitUntil(new Promise(function () {})); return new Response(""); } };');
+  sb.handle(1, 'GET', 'https://a/hang');
+  sb.handle(2);
+  assert.strictEqual(sb.doneCalls(1), 0);
+  assert.deepStrictEqual(sb.hostCalls(2), ['respond']);
+});
+
+test('service-worker event.waitUntil, a detached ctx.waitUntil and passThroughOnException work', () => {
+  const sb = new Sandbox();
+  assert.strictEqual(sb.load('service-worker', [], 'var go; addEventListener("fetch", function (e) {' +
+    ' e.waitUntil(new Promise(function (r) { go = r; })); e.passThroughOnException(); e.respondWith(new Response("sw")); });'), '');
+  sb.handle(1);
+  assert.deepStrictEqual(sb.hostCalls(1), ['respond']);
+  sb.run('go()');
+  sb.drain();
+  assert.deepStrictEqual(sb.hostCalls(1), ['respond', 'done']);
+
+  const sb2 = new Sandbox();
+  commonjs(sb2, 'var go, saved; module.exports = { fetch: function (r, env, ctx) { saved = ctx; var w = ctx.waitUntil, p = ctx.passThroughOnException;' +
+    ' p(); w(new Promise(function (r) { go = r; })); return new Response(""); } };');
+  sb2.handle(3);
+  assert.strictEqual(sb2.doneCalls(3), 0);
+  sb2.run('go()');
+  sb2.drain();
+  assert.strictEqual(sb2.doneCalls(3), 1);
+  // Outside any request, a detached waitUntil has no request to wait for.
+  assert.throws(() => sb2.run('var detached = Object.getPrototypeOf(saved).waitUntil; detached(Promise.resolve())'), /Illegal invocation/);
+});
+
+test('waitUntil after the request is done is ignored with a warning', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'var saved; module.exports = { fetch: function (r, env, ctx) { saved = ctx; return new Response(""); } };' +
+    ' function later() { saved.waitUntil(Promise.resolve()); }');
+  sb.handle(1);
+  sb.run('later()');
+  assert.strictEqual(sb.doneCalls(1), 1);
+  assert.match(sb.logs()[0].text, /after the request had finished/);
+  assert.deepStrictEqual(sb.violations, []);
+});
+
+test('a request id can be used again once it is done, not before', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'var go; module.exports = { fetch: function (r, env, ctx) { ctx.waitUntil(new Promise(function (r) { go = r; }));' +
+    ' return new Response("x"); } };');
+  sb.handle(1);
+  assert.throws(() => sb.wfp.handle(1, 'GET', 'https://a/', [], null, ''), /already running/);
+  sb.run('go()');
+  sb.drain();
+  sb.answered.delete(1);
+  sb.doneCount.delete(1);
+  sb.handle(1);
+  assert.strictEqual(sb.doneCalls(1), 0);
+});
+
+// ---------------------------------------------------------------------------
+// Timers.
+
+test('timers set at the top level throw a clear Error', () => {
+  const sb = new Sandbox();
+  assert.throws(() => sb.run('setTimeout(function () {}, 1)'), (e) => e.name === 'Error' && /setTimeout\(\).*handling a request/.test(e.message));
+  assert.throws(() => sb.run('setInterval(function () {}, 1)'), /setInterval\(\)/);
+  assert.throws(() => sb.run('AbortSignal.timeout(5)'), /AbortSignal\.timeout\(\)/);
+  assert.strictEqual(sb.calls.length, 0);
+});
+
+test('setTimeout delays the answer until the host fires the timer, then the request is done', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function () { return new Promise(function (resolve) {' +
+    ' setTimeout(function (a, b) { resolve(new Response(a + b + (this === globalThis))); }, 50, "x", "y"); }); } };');
+  sb.handle(1);
+  assert.deepStrictEqual(sb.calls.filter((c) => c.fn === 'setTimer').map((c) => [c.reqId, c.ms]), [[1, 50]]);
+  sb.advance(49);
+  assert.strictEqual(sb.answers(1).length, 0);
+  sb.advance(1);
+  assert.strictEqual(sb.result(1).body, 'xytrue');
+  assert.deepStrictEqual(sb.hostCalls(1), ['setTimer', 'respond', 'done']);
+});
+
+test('a timer callback runs in the context of the request that set it', () => {
+  const sb = new Sandbox();
+  const seen = [];
+  sb.context.peek = (tag) => seen.push([tag, sb.wfp.current]);
+  commonjs(sb, 'module.exports = { fetch: function (r) { var tag = r.url.slice(-1);' +
+    ' return new Promise(function (res) { setTimeout(function () { peek(tag); Promise.resolve().then(function () { peek(tag);' +
+    ' res(new Response(tag)); }); }, tag === "a" ? 20 : 10); }); } };');
+  sb.handle(1, 'GET', 'https://x/a');
+  sb.handle(2, 'GET', 'https://x/b');
+  sb.advance(30);
+  assert.deepStrictEqual(seen, [['b', 2], ['b', 2], ['a', 1], ['a', 1]]);
+  assert.strictEqual(sb.result(1).body, 'a');
+  assert.strictEqual(sb.result(2).body, 'b');
+  assert.strictEqual(sb.wfp.current, null);
+});
+
+test('clearTimeout cancels a timer and tells the host; unknown ids are ignored', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'var fired = 0; module.exports = { fetch: function () { var id = setTimeout(function () { fired++; }, 5);' +
+    ' clearTimeout(id); clearTimeout(id); clearTimeout(undefined); clearTimeout("1"); clearInterval(12345);' +
+    ' return new Promise(function (r) { setTimeout(function () { r(new Response(typeof id + fired)); }, 10); }); } };');
+  sb.handle(1);
+  const hostId = sb.calls.find((c) => c.fn === 'setTimer').id;
+  assert.deepStrictEqual(sb.calls.filter((c) => c.fn === 'clearTimer').map((c) => c.id), [hostId]);
+  assert.strictEqual(sb.wfp.fireTimer(hostId), false); // a stale firing is ignored
+  sb.advance(10);
+  assert.strictEqual(sb.result(1).body, 'number0');
+});
+
+test('setInterval keeps its id across firings and clearInterval inside the callback stops it', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function () { return new Promise(function (resolve) { var n = 0, ids = [];' +
+    ' var id = setInterval(function () { n++; ids.push(id); if (n === 3) { clearInterval(id); resolve(new Response(n + ":" + ids.join())); } }, 10); }); } };');
+  sb.handle(1);
+  sb.advance(100);
+  const id = sb.run('1'); // the script's id is the first timer id the runtime gave out
+  assert.strictEqual(sb.result(1).body, '3:' + [id, id, id].join());
+  // Armed, then re-armed before each of the three callbacks; the last one cleared.
+  assert.strictEqual(sb.calls.filter((c) => c.fn === 'setTimer').length, 4);
+  assert.strictEqual(sb.calls.filter((c) => c.fn === 'clearTimer').length, 1);
+  assert.strictEqual(sb.timers.size, 0);
+});
+
+test('delays are numbers of ms: NaN and negatives are 0, an interval at least 1', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function () { setTimeout(function () {}, "x"); setTimeout(function () {}, -5);' +
+    ' setTimeout(function () {}, "20"); var i = setInterval(function () {}, 0); clearInterval(i); return new Response(""); } };');
+  sb.handle(1);
+  assert.deepStrictEqual(sb.calls.filter((c) => c.fn === 'setTimer').map((c) => c.ms), [0, 0, 20, 1]);
+});
+
+test('an exception in a timer callback is logged under its request, which can still answer', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function () { setTimeout(function () { throw new Error("tick failed"); }, 1);' +
+    ' return new Promise(function (r) { setTimeout(function () { r(new Response("fine")); }, 2); }); } };');
+  sb.handle(4);
+  sb.advance(5);
+  assert.strictEqual(sb.result(4).body, 'fine');
+  const l = sb.logs();
+  assert.deepStrictEqual([l.length, l[0].level, l[0].reqId], [1, 'error', 4]);
+  assert.match(l[0].text, /tick failed/);
+});
+
+test('timers die with their request: a late firing runs nothing', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'var ran = false; module.exports = { fetch: function () { setTimeout(function () { ran = true; }, 100);' +
+    ' return new Response("now"); } };');
+  sb.handle(1);
+  const hostId = sb.calls.find((c) => c.fn === 'setTimer').id;
+  assert.deepStrictEqual(sb.hostCalls(1), ['setTimer', 'respond', 'done']);
+  assert.strictEqual(sb.wfp.fireTimer(hostId), false);
+  sb.drain();
+  assert.strictEqual(sb.run('ran'), false);
+});
+
+test('timers can run waitUntil work after the answer', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (r, env, ctx) { ctx.waitUntil(new Promise(function (res) {' +
+    ' setTimeout(function () { console.log("background"); res(); }, 1000); })); return new Response("first"); } };');
+  sb.handle(1);
+  assert.deepStrictEqual(sb.hostCalls(1), ['setTimer', 'respond']);
+  sb.advance(1000);
+  assert.deepStrictEqual(sb.hostCalls(1), ['setTimer', 'respond', 'done']);
+  assert.deepStrictEqual(sb.logs().map((l) => [l.reqId, l.text]), [[1, 'background']]);
+});
+
+test('setTimeout refuses a string of code and surfaces a host refusal', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (r) { if (r.url === "https://a/str") setTimeout("alert(1)", 1);' +
+    ' return new Response(""); } };');
+  sb.handle(1, 'GET', 'https://a/str');
+  assert.match(sb.result(1).message, /callback must be a function/);
+  const refuse = new Sandbox();
+  refuse.open = { has: () => false, add() {}, delete() {} }; // the runner refuses every timer
+  commonjs(refuse, 'module.exports = { fetch: function () { try { setTimeout(function () {}, 1); } catch (e) { return new Response(e.message); } } };');
+  refuse.handle(2);
+  assert.match(refuse.result(2).body, /only be set while a request is running/);
+});
+
+// ---------------------------------------------------------------------------
+// structuredClone.
+
+test('structuredClone copies plain data deeply, keeping cycles and shared references', () => {
+  const sb = new Sandbox();
+  assert.strictEqual(sb.run('var a = { n: 1, s: "x", nested: { arr: [1, [2]], nul: null, u: undefined } }; a.self = a; a.twice = [a.nested, a.nested];' +
+    ' var c = structuredClone(a); c.nested.arr[1].push(3);' +
+    ' [c !== a, c.self === c, c.twice[0] === c.twice[1], c.twice[0] === c.nested, c.nested !== a.nested,' +
+    '  a.nested.arr[1].length, "u" in c.nested, JSON.stringify(c.nested.arr)].join()'), 'true,true,true,true,true,1,true,[1,[2,3]]');
+  assert.strictEqual(sb.run('var o = { get g() { return 5; } }; var k = structuredClone(o); Object.getOwnPropertyDescriptor(k, "g").value'), 5);
+  assert.strictEqual(sb.run('[structuredClone(1), structuredClone("s"), structuredClone(null), structuredClone(undefined), structuredClone(true)].join()'), '1,s,,,true');
+  assert.strictEqual(sb.run('function K() { this.v = 1; } K.prototype.m = 1; var c = structuredClone(new K()); [Object.getPrototypeOf(c) === Object.prototype, c.v].join()'), 'true,1');
+});
+
+test('structuredClone handles Map, Set, Date, RegExp, boxed primitives and Errors', () => {
+  const sb = new Sandbox();
+  assert.strictEqual(sb.run('var key = { k: 1 }; var m = new Map([[key, { v: key }], ["s", 2]]); m.set("me", m); var c = structuredClone(m);' +
+    ' var ck = Array.from(c.keys())[0];' +
+    ' [c instanceof Map, c !== m, c.get("me") === c, ck !== key, c.get(ck).v === ck, c.get("s")].join()'), 'true,true,true,true,true,2');
+  assert.strictEqual(sb.run('var s = new Set([1, { a: 1 }]); var c = structuredClone(s); [c instanceof Set, c.size, c.has(1)].join()'), 'true,2,true');
+  assert.strictEqual(sb.run('var d = new Date(12345); var c = structuredClone(d); [c instanceof Date, c !== d, c.getTime()].join()'), 'true,true,12345');
+  assert.strictEqual(sb.run('var r = structuredClone(/a+b/gi); [r instanceof RegExp, r.source, r.global, r.ignoreCase].join()'), 'true,a+b,true,true');
+  assert.strictEqual(sb.run('var b = structuredClone([new Number(3), new String("s"), new Boolean(false)]); b.map(function (x) { return typeof x + x.valueOf(); }).join()'), 'object3,objects,objectfalse');
+  assert.strictEqual(sb.run('var e = structuredClone(new RangeError("too big")); [e instanceof RangeError, e.name, e.message, typeof e.stack].join()'), 'true,RangeError,too big,string');
+  assert.strictEqual(sb.run('var e = new Error("x"); e.name = "Custom"; structuredClone(e).name'), 'Error');
+});
+
+test('structuredClone copies ArrayBuffers, typed arrays and DataViews, views of one buffer sharing one copy', () => {
+  const sb = new Sandbox();
+  assert.strictEqual(sb.run('var buf = new ArrayBuffer(8); var u = new Uint8Array(buf, 2, 4); var f = new Uint16Array(buf); var d = new DataView(buf, 1, 3);' +
+    ' u[0] = 7; var c = structuredClone({ u: u, f: f, d: d, b: buf }); u[0] = 9;' +
+    ' [c.u instanceof Uint8Array, c.u.byteOffset, c.u.length, c.u[0], c.u.buffer === c.b, c.f.buffer === c.b, c.d instanceof DataView,' +
+    '  c.d.byteOffset, c.d.byteLength, c.b !== buf, c.b.byteLength].join()'), 'true,2,4,7,true,true,true,1,3,true,8');
+});
+
+test('structuredClone refuses functions, symbols and platform objects with DataCloneError', () => {
+  const sb = new Sandbox();
+  assert.throws(() => sb.run('structuredClone({ f: function () {} })'), (e) => e.name === 'TypeError' && /could not be cloned/.test(e.message));
+  assert.throws(() => sb.run('structuredClone(Symbol("s"))'), typeError);
+  for (const expr of ['Promise.resolve()', 'new Request("https://a/")', 'new Response("")', 'new Headers()', 'new WeakMap()', 'new AbortController()']) {
+    assert.throws(() => sb.run('structuredClone(' + expr + ')'), typeError, expr);
+  }
+  assert.throws(() => sb.run('structuredClone()'), typeError);
+  // With a DOMException (encoding.js provides it), the error is one.
+  sb.run('globalThis.DOMException = function DOMException(message, name) { this.message = message; this.name = name; };');
+  assert.throws(() => sb.run('structuredClone(function named() {})'), (e) => e.name === 'DataCloneError' && /named could not be cloned/.test(e.message));
+});
+
+// ---------------------------------------------------------------------------
+// AbortController, AbortSignal, Event, EventTarget.
+
+test('AbortController aborts its signal once: aborted, reason, onabort and listeners', () => {
+  const sb = new Sandbox();
+  assert.strictEqual(sb.run('var c = new AbortController(); var s = c.signal; var log = [];' +
+    ' s.onabort = function (e) { log.push("on:" + e.type + (this === s)); };' +
+    ' s.addEventListener("abort", function (e) { log.push("l1:" + (e.target === s)); }, { once: true });' +
+    ' s.addEventListener("abort", { handleEvent: function (e) { log.push("l2:" + e.type); } });' +
+    ' var before = [s.aborted, s.reason].join("/"); c.abort("why"); c.abort("again");' +
+    ' [before, s.aborted, s.reason, log.join(" "), c.signal === s].join()'), 'false/,true,why,on:aborttrue l1:true l2:abort,true');
+  assert.throws(() => sb.run('s.throwIfAborted()'), (e) => e === 'why');
+  assert.strictEqual(sb.run('new AbortController().signal.throwIfAborted()'), undefined);
+});
+
+test('the default abort reason is an AbortError, a DOMException when there is one', () => {
+  const sb = new Sandbox();
+  assert.strictEqual(sb.run('var c = new AbortController(); c.abort(); [c.signal.reason instanceof Error, c.signal.reason.name].join()'), 'true,AbortError');
+  sb.run('globalThis.DOMException = function DOMException(message, name) { this.message = message; this.name = name; };');
+  assert.strictEqual(sb.run('var c2 = new AbortController(); c2.abort(); [c2.signal.reason instanceof DOMException, c2.signal.reason.name].join()'), 'true,AbortError');
+});
+
+test('AbortSignal.abort, AbortSignal.any and an illegal constructor', () => {
+  const sb = new Sandbox();
+  assert.strictEqual(sb.run('var s = AbortSignal.abort("r"); [s.aborted, s.reason, s instanceof AbortSignal, s instanceof EventTarget].join()'), 'true,r,true,true');
+  assert.strictEqual(sb.run('var a = new AbortController(), b = new AbortController(); var any = AbortSignal.any([a.signal, b.signal]);' +
+    ' var seen = 0; any.addEventListener("abort", function () { seen++; }); var before = any.aborted; b.abort("from b"); a.abort("from a");' +
+    ' [before, any.aborted, any.reason, seen].join()'), 'false,true,from b,1');
+  assert.strictEqual(sb.run('AbortSignal.any([new AbortController().signal, AbortSignal.abort("early")]).reason'), 'early');
+  assert.throws(() => sb.run('new AbortSignal()'), typeError);
+  assert.throws(() => sb.run('AbortSignal.any([{}])'), typeError);
+});
+
+test('AbortSignal.timeout aborts with a TimeoutError when its request timer fires', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function () { var s = AbortSignal.timeout(100); return new Promise(function (r) {' +
+    ' s.onabort = function () { r(new Response(s.reason.name)); }; }); } };');
+  sb.handle(1);
+  sb.advance(99);
+  assert.strictEqual(sb.answers(1).length, 0);
+  sb.advance(1);
+  assert.strictEqual(sb.result(1).body, 'TimeoutError');
+});
+
+test('an addEventListener signal option removes the listener on abort', () => {
+  const sb = new Sandbox();
+  assert.strictEqual(sb.run('var t = new EventTarget(); var c = new AbortController(); var n = 0;' +
+    ' t.addEventListener("x", function () { n++; }, { signal: c.signal }); t.dispatchEvent(new Event("x")); c.abort(); t.dispatchEvent(new Event("x"));' +
+    ' t.addEventListener("x", function () { n += 10; }, { signal: c.signal }); t.dispatchEvent(new Event("x")); n'), 1);
+});
+
+test('EventTarget dispatches to its listeners in order; exceptions are logged, not thrown', () => {
+  const sb = new Sandbox();
+  assert.strictEqual(sb.run('var t = new EventTarget(); var log = []; function a(e) { log.push("a" + e.eventPhase); }' +
+    ' t.addEventListener("go", a); t.addEventListener("go", a); t.addEventListener("go", function () { throw new Error("listener failed"); });' +
+    ' t.addEventListener("go", function (e) { log.push("c"); e.stopImmediatePropagation(); }); t.addEventListener("go", function () { log.push("never"); });' +
+    ' var e = new Event("go", { cancelable: true }); t.addEventListener("go", function () {}); t.removeEventListener("go", a);' +
+    ' t.addEventListener("go", a); var r = t.dispatchEvent(e); [log.join(" "), r, e.eventPhase, e.currentTarget, e.target === t].join()'), 'c,true,0,,true');
+  assert.match(sb.logs()[0].text, /listener failed/);
+  assert.strictEqual(sb.run('var t2 = new EventTarget(); t2.addEventListener("p", function (e) { e.preventDefault(); });' +
+    ' [t2.dispatchEvent(new Event("p", { cancelable: true })), t2.dispatchEvent(new Event("p"))].join()'), 'false,true');
+  assert.throws(() => sb.run('new EventTarget().dispatchEvent({ type: "x" })'), typeError);
+  assert.throws(() => sb.run('new Event()'), typeError);
+});
+
+// ---------------------------------------------------------------------------
+// APIs not provided yet, and small additions to Request and Response.
+
+test('APIs not provided yet throw errors that name them', () => {
+  const sb = new Sandbox();
+  for (const name of ['ReadableStream', 'WritableStream', 'TransformStream', 'FormData', 'Blob', 'File', 'WebSocket', 'HTMLRewriter', 'EventSource']) {
+    assert.strictEqual(sb.run('typeof ' + name), 'function', name);
+    assert.throws(() => sb.run('new ' + name + '()'), (e) => e.name === 'TypeError' && e.message === name + ' is not supported by wfp yet (see wfp-runtime(7))', name);
+  }
+  const err = sb.rejection('return fetch("https://example.com/")');
+  assert.strictEqual(err.message, 'fetch() is not available in this version of wfp (see wfp-runtime(7))');
+  assert.strictEqual(err.name, 'Error');
+  assert.throws(() => sb.run('caches.default'), /caches\.default is not supported by wfp yet/);
+  assert.match(sb.rejection('return caches.open("x")').message, /caches\.open\(\) is not supported/);
+});
+
+test('a script with only a scheduled handler is refused with a message that says so', () => {
+  const sb = new Sandbox();
+  assert.match(sb.load('commonjs', [], 'module.exports = { scheduled: function () {} };'), /Scheduled handlers are not supported by wfp yet/);
+  const sb2 = new Sandbox();
+  assert.match(sb2.load('commonjs', [], 'exports.default = { scheduled: function () {} };'), /Scheduled handlers/);
+  const sb3 = new Sandbox();
+  assert.match(sb3.load('service-worker', [], 'addEventListener("scheduled", function () {});'), /Scheduled handlers/);
+  const sb4 = new Sandbox();
+  assert.strictEqual(sb4.load('commonjs', [], 'module.exports = { scheduled: function () {}, fetch: function () {} };'), '');
+  const sb5 = new Sandbox();
+  assert.match(sb5.load('commonjs', [], 'module.exports = {};'), /No fetch handler/);
+});
+
+test('a URLSearchParams body is sent as a form when URLSearchParams exists', () => {
+  const sb = new Sandbox();
+  assert.strictEqual(sb.run('new Request("https://a/", { method: "POST", body: { toString: function () { return "t"; } } }).headers.get("content-type")'),
+    'text/plain;charset=UTF-8');
+  sb.run('globalThis.URLSearchParams = function URLSearchParams(s) { this.s = s; }; URLSearchParams.prototype.toString = function () { return this.s; };');
+  assert.strictEqual(sb.value('var r = new Request("https://a/", { method: "POST", body: new URLSearchParams("a=1&b=%20") });' +
+    ' return r.text().then(function (t) { return r.headers.get("content-type") + "|" + t; });'), 'application/x-www-form-urlencoded;charset=UTF-8|a=1&b=%20');
+  assert.strictEqual(sb.run('new Response(new URLSearchParams("q=1")).headers.get("content-type")'), 'application/x-www-form-urlencoded;charset=UTF-8');
+  assert.strictEqual(sb.run('new Response(new URLSearchParams("q=1"), { headers: { "content-type": "text/x" } }).headers.get("content-type")'), 'text/x');
+});
+
+test('request.url is the string the host gave, unparsed', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (r) { return new Response(typeof r.url + " " + r.url); } };');
+  sb.handle(1, 'GET', 'HTTPS://Example.COM/a/../b?x=1#frag');
+  assert.strictEqual(sb.result(1).body, 'string HTTPS://Example.COM/a/../b?x=1#frag');
 });
 
 // ---------------------------------------------------------------------------
