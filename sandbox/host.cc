@@ -126,6 +126,8 @@ std::string get_bytes(duk_context* ctx, duk_idx_t i) {
   return std::string(s, n);
 }
 
+std::string latin1_of(const std::string& s);
+
 HeaderList get_pairs(duk_context* ctx, duk_idx_t i) {
   HeaderList out;
   if (duk_is_null_or_undefined(ctx, i)) return out;
@@ -136,8 +138,53 @@ HeaderList get_pairs(duk_context* ctx, duk_idx_t i) {
     duk_get_prop_index(ctx, i, (duk_uarridx_t)k);
     duk_get_prop_index(ctx, -1, 0);
     duk_get_prop_index(ctx, -2, 1);
-    out.emplace_back(get_string(ctx, -2, kMaxHeaderItem), get_string(ctx, -1, kMaxHeaderItem));
+    out.emplace_back(latin1_of(get_string(ctx, -2, kMaxHeaderItem)),
+                     latin1_of(get_string(ctx, -1, kMaxHeaderItem)));
     duk_pop_3(ctx);
+  }
+  return out;
+}
+
+// Header bytes are Latin-1 on the wire (RFC 9110 byte strings). Pushed
+// raw, a value starting with 0x80-0x82 or 0xFF would become a Duktape
+// symbol (a hidden one for 0xFF): every byte becomes its own code point.
+void push_latin1(duk_context* ctx, const std::string& bytes) {
+  bool ascii = true;
+  for (unsigned char c : bytes)
+    if (c >= 0x80) ascii = false;
+  if (ascii) {
+    duk_push_lstring(ctx, bytes.data(), bytes.size());
+    return;
+  }
+  std::string utf8;
+  utf8.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    if (c < 0x80) {
+      utf8 += (char)c;
+    } else {
+      utf8 += (char)(0xC0 | (c >> 6));
+      utf8 += (char)(0x80 | (c & 0x3F));
+    }
+  }
+  duk_push_lstring(ctx, utf8.data(), utf8.size());
+}
+
+// The reverse for strings from JS: code points up to U+00FF become one
+// byte each; a string with anything above stays UTF-8 (Workers would have
+// refused it; we pass it on rather than garble it).
+std::string latin1_of(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c < 0x80) {
+      out += (char)c;
+    } else if ((c == 0xC2 || c == 0xC3) && i + 1 < s.size() && ((unsigned char)s[i + 1] & 0xC0) == 0x80) {
+      out += (char)(((c & 0x03) << 6) | ((unsigned char)s[i + 1] & 0x3F));
+      i++;
+    } else {
+      return s;
+    }
   }
   return out;
 }
@@ -147,9 +194,9 @@ void push_pairs(duk_context* ctx, const HeaderList& h) {
   duk_uarridx_t k = 0;
   for (auto& [name, value] : h) {
     duk_push_array(ctx);
-    duk_push_lstring(ctx, name.data(), name.size());
+    push_latin1(ctx, name);
     duk_put_prop_index(ctx, -2, 0);
-    duk_push_lstring(ctx, value.data(), value.size());
+    push_latin1(ctx, value);
     duk_put_prop_index(ctx, -2, 1);
     duk_put_prop_index(ctx, arr, k++);
   }
@@ -364,6 +411,7 @@ void WorkerHeap::set_sink(HostSink* sink) {
 
 void WorkerHeap::set_memory_limit(size_t bytes) { state_->limit = bytes; }
 size_t WorkerHeap::memory_used() const { return state_->used; }
+void WorkerHeap::collect_garbage() { duk_gc(ctx_, 0); }
 
 HeapTrip WorkerHeap::tripped() const {
   if (state_->cpu_tripped) return HeapTrip::cpu;
@@ -575,6 +623,69 @@ void WorkerHeap::sub_reject(uint64_t sub, uint64_t, const std::string& message, 
   duk_push_number(ctx, (double)sub);
   duk_push_lstring(ctx, message.data(), message.size());
   call_runtime("subReject", 2, cpu_ms);
+}
+
+// eval() is for test and benchmark programs in the build tree: the host
+// callback is reachable only while an eval call lasts (the stash holds a
+// pointer to it then, and nothing otherwise).
+namespace {
+duk_ret_t native_eval_host_call(duk_context* ctx) {
+  duk_push_heap_stash(ctx);
+  duk_get_prop_string(ctx, -1, "evalHost");
+  auto* host = (const WorkerHeap::EvalHost*)duk_get_pointer(ctx, -1);
+  duk_pop_2(ctx);
+  if (!host || !*host) duk_error(ctx, DUK_ERR_ERROR, "__host_call: no host outside eval()");
+  std::string op = get_string(ctx, 0, 1024);
+  std::string arg = get_string(ctx, 1, (size_t)1 << 30);
+  std::string out;
+  NATIVE_BEGIN
+  out = (*host)(op, arg);
+  NATIVE_END
+  duk_push_lstring(ctx, out.data(), out.size());
+  return 1;
+}
+}  // namespace
+
+bool WorkerHeap::eval(const std::string& filename, const std::string& source, std::string& result,
+                      const EvalHost& host) {
+  duk_context* ctx = ctx_;
+  duk_idx_t base = duk_get_top(ctx);
+  duk_push_heap_stash(ctx);
+  duk_push_pointer(ctx, host ? (void*)&host : nullptr);
+  duk_put_prop_string(ctx, -2, "evalHost");
+  duk_pop(ctx);
+  duk_push_global_object(ctx);
+  duk_push_c_function(ctx, native_eval_host_call, 2);
+  duk_put_prop_string(ctx, -2, "__host_call");
+  duk_pop(ctx);
+  state_->deadline_armed = false;
+
+  bool ok = true;
+  duk_push_lstring(ctx, filename.data(), filename.size());
+  if (duk_pcompile_lstring_filename(ctx, 0, source.data(), source.size()) != 0 ||
+      duk_pcall(ctx, 0) != 0) {
+    ok = false;
+    result = describe_error(ctx, filename);
+  } else {
+    result = get_string(ctx, -1, (size_t)1 << 30);
+  }
+  duk_set_top(ctx, base);
+  if (tripped() == HeapTrip::none) {
+    duk_push_heap_stash(ctx);
+    duk_get_prop_string(ctx, -1, "wfp");
+    duk_get_prop_string(ctx, -1, "drain");
+    duk_dup(ctx, -2);
+    if (duk_pcall_method(ctx, 0) != 0 && ok) {
+      ok = false;
+      result = describe_error(ctx, filename);
+    }
+    duk_set_top(ctx, base);
+  }
+  duk_push_heap_stash(ctx);
+  duk_push_pointer(ctx, nullptr);
+  duk_put_prop_string(ctx, -2, "evalHost");
+  duk_set_top(ctx, base);
+  return ok;
 }
 
 }  // namespace wfp

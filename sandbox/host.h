@@ -66,6 +66,7 @@ class WorkerHeap {
   // Heap limit in bytes (0 = none); armed after creation, per the notes.
   void set_memory_limit(size_t bytes);
   size_t memory_used() const;
+  void collect_garbage();
 
   // Compiles source to bytecode without running it (the compiler role).
   CompileOutput compile(const std::string& filename, const std::string& source);

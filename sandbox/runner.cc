@@ -187,6 +187,7 @@ class Runner : public HostSink {
     // A request may clear only its own timers.
     if (it == requests_.end() || it->second.inst.get() != current_) return;
     timers_.erase(t);
+    forget_timer(it->second, id);
   }
   void done(uint64_t req) override {
     auto it = requests_.find(req);
@@ -209,6 +210,18 @@ class Runner : public HostSink {
     it->second.answered = true;
     it->second.answered_at = Clock::now();
     return true;
+  }
+
+  // Fired and cleared timers leave their request's list, so a long-lived
+  // setInterval never counts against the per-request timer limit.
+  static void forget_timer(InFlight& f, uint64_t id) {
+    auto& v = f.timers;
+    for (size_t i = 0; i < v.size(); i++)
+      if (v[i] == id) {
+        v[i] = v.back();
+        v.pop_back();
+        return;
+      }
   }
 
   void end_request(std::unordered_map<uint64_t, InFlight>::iterator it) {
@@ -252,6 +265,7 @@ class Runner : public HostSink {
       timers_.erase(t);
       auto it = requests_.find(req);
       if (it == requests_.end()) continue;
+      forget_timer(it->second, id);
       auto inst = it->second.inst;
       current_ = inst.get();
       inst->heap->fire_timer(id, it->second.cpu_ms);

@@ -291,7 +291,8 @@ void Daemon::reap() {
   for (uint64_t id : graveyard_) {
     auto it = children_.find(id);
     if (it == children_.end()) continue;
-    if (it->second->pid > 0) child_by_pid_.erase(it->second->pid);
+    // The pid stays known until the zygote reports how it ended.
+    if (it->second->pid > 0) ended_titles_[it->second->pid] = it->second->title;
     child_by_seq_.erase(it->second->seq);
     children_.erase(it);
   }
@@ -330,6 +331,17 @@ void Daemon::on_zygote_exit(pid_t pid, int status) {
   }
   auto it = child_by_pid_.find(pid);
   if (it == child_by_pid_.end()) return;
+  auto ended = ended_titles_.find(pid);
+  if (ended != ended_titles_.end()) {
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+      logf(LogLevel::error, "%s (pid %d) was killed by its seccomp policy", ended->second.c_str(), (int)pid);
+    else if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) &&
+             !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+      logf(LogLevel::warn, "%s (pid %d) %s", ended->second.c_str(), (int)pid, describe_status(status).c_str());
+    ended_titles_.erase(ended);
+    child_by_pid_.erase(it);
+    return;
+  }
   auto c = children_.find(it->second);
   if (c != children_.end()) {
     std::string how = describe_status(status);

@@ -105,6 +105,7 @@ class Daemon : public AdminBackend {
 
   std::map<uint64_t, std::unique_ptr<Child>> children_;  // by child id
   std::unordered_map<pid_t, uint64_t> child_by_pid_;
+  std::unordered_map<pid_t, std::string> ended_titles_;  // freed, exit not yet reported
   std::unordered_map<uint32_t, uint64_t> child_by_seq_;
   std::unordered_map<std::string, std::vector<uint64_t>> sandboxes_by_tenant_;
   std::deque<uint64_t> spares_;

@@ -224,6 +224,23 @@ TEST(Host, ConcurrentRequestsInOneHeapAreAnsweredSeparately) {
   EXPECT_EQ(w.rec.answers[2].body, "for two");
 }
 
+TEST(Host, HeaderBytesArriveAsLatin1TextNeverAsSymbols) {
+  Loaded w("commonjs",
+           "module.exports={fetch:function(r){var v=r.headers.get('x-raw');"
+           "return new Response(typeof v+' '+v.length+' '+v.charCodeAt(0),{headers:{'x-back':v}})}}");
+  ASSERT_TRUE(w.ok) << w.error;
+  // 0xFF first would make a hidden Duktape symbol if pushed as raw bytes.
+  w.heap.handle(1, "GET", "http://x/", {{"x-raw", std::string("\xff\x81" "ab", 4)}}, "", "", 100);
+  auto a = w.rec.answers[1];
+  EXPECT_EQ(a.body, "string 4 255");
+  ASSERT_FALSE(a.headers.empty());
+  for (auto& [k, v] : a.headers) {
+    if (k == "x-back") {
+      EXPECT_EQ(v, std::string("\xff\x81" "ab", 4));
+    }
+  }
+}
+
 TEST(Host, ConsoleOutputReachesTheSink) {
   Loaded w("commonjs", "module.exports={fetch:function(){console.log('hello',{a:1});return new Response('')}}");
   ASSERT_TRUE(w.ok);
