@@ -57,6 +57,24 @@ $(BUILD)/embedded.o: tools/embedded.S $(wildcard sandbox/*.js) $(wildcard schema
 	@mkdir -p $(@D)
 	$(CXX) -c tools/embedded.S -o $@
 
+# --- lowering: Babel and core-js for the compiler child, as bytecode -------
+# The npm packages are pinned by js/package-lock.json and installed here,
+# never copied into the tree. --ignore-scripts: nothing we use needs an
+# install script, and none should run on the build machine (often as root).
+$(BUILD)/.npm-ok: js/package-lock.json js/package.json | $(BUILD)/.deps-ok
+	cd js && npm ci --no-audit --no-fund --ignore-scripts
+	@mkdir -p $(@D) && touch $@
+# Babel takes seconds to parse in Duktape, so it is compiled here once and
+# embedded in wfpd as bytecode (tools/embedded.S). Bytecode only loads into
+# the engine build that wrote it: the tool links the same build/duktape.o.
+LOWERING_JS := sandbox/lowering_shim.js js/node_modules/core-js-bundle/minified.js \
+               js/node_modules/@babel/standalone/babel.min.js
+$(BUILD)/tools/dump_bytecode: $(BUILD)/tools/dump_bytecode.o $(BUILD)/duktape.o
+	$(CXX) $(CXXFLAGS) $^ -o $@
+$(BUILD)/lowering.bc: $(BUILD)/tools/dump_bytecode sandbox/lowering_shim.js $(BUILD)/.npm-ok
+	$(BUILD)/tools/dump_bytecode $@ $(LOWERING_JS)
+$(BUILD)/embedded.o: $(BUILD)/lowering.bc
+
 # Bytecode is loaded only by the build that made it: the id covers the
 # engine source, our engine configuration and the compiler.
 BUILD_ID := $(shell (cat /usr/share/duktape/duktape.c sandbox/duk_config_overrides.h; $(CXX) --version) 2>/dev/null | sha256sum | cut -c1-16)
@@ -75,15 +93,33 @@ $(BUILD)/unit_tests: $(CORE_OBJS) $(call obj,$(UNIT_SRCS))
 $(BUILD)/integration_tests: $(call obj,$(INTEG_SRCS)) $(BUILD)/supervisor/names.o $(BUILD)/ipc/log.o
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS) -lgtest -lgtest_main
 
+# --- conformance: WPT data and Promises/A+ run inside the engine ------------
+# tests/conformance/runner.cc runs every tests/conformance/*.js suite in a
+# WorkerHeap; the Promises/A+ suite comes from npm (js/, $(BUILD)/.npm-ok).
+# `make test` runs it too (tools/run-tests), hence the extra prerequisites.
+$(BUILD)/conformance_runner: $(CORE_OBJS) $(BUILD)/tests/conformance/runner.o
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+conformance: deps $(BUILD)/conformance_runner $(BUILD)/.npm-ok
+	@$(BUILD)/conformance_runner
+test: $(BUILD)/conformance_runner $(BUILD)/.npm-ok
+.PHONY: conformance
+
+# --- bench: figures only, never asserted ------------------------------------
+# tools/api_bench.cc: µs per hot API call inside Duktape; tools/bench-deploy:
+# deploy and first-request times through a real wfpd. Both end up in
+# $(BUILD)/bench.json.
+$(BUILD)/api_bench: $(CORE_OBJS) $(BUILD)/tools/api_bench.o
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+bench: deps all $(BUILD)/api_bench
+	@$(BUILD)/api_bench --json $(BUILD)/bench-api.json
+	@tools/bench-deploy $(BUILD)
+
 # --- the two commands -------------------------------------------------------
 test: deps all $(BUILD)/unit_tests $(BUILD)/integration_tests
 	@tools/run-tests $(BUILD)
 
 run: deps all
 	@tools/run-demo $(BUILD)
-
-bench: deps all
-	@echo "make bench: arrives with the benchmark harness (issue 8)"; exit 1
 
 lint-man:
 	mandoc -Tlint -W style man/*.[0-9]

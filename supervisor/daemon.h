@@ -121,7 +121,7 @@ class Daemon : public AdminBackend {
   uint64_t next_compile_id_ = 1;
 
   std::vector<uint64_t> graveyard_;
-  std::unordered_map<uint64_t, Clock::time_point> compile_started_;
+  std::unordered_map<uint64_t, Clock::time_point> compile_started_;  // id → deadline
   int dispatcher_failures_ = 0;
   Clock::time_point next_dispatcher_spawn_{};
 
