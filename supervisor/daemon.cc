@@ -36,6 +36,9 @@ struct Daemon::Child {
   int index = 0;            // dispatcher number
   std::string tenant;       // sandbox: "nsid/name"; empty while spare
   std::string label;        // sandbox: "ns/name"
+  uint64_t slot = 0;        // sandbox: the script id it loaded
+  int64_t cpu_ms = 0;       // sandbox: the script's effective limits
+  int64_t subrequests = 0;
   bool retired = false;     // sandbox: finish in-flight work, take no more
   int inflight = 0;
   uint64_t served = 0;
@@ -577,6 +580,8 @@ void Daemon::namespace_deleted(int64_t namespace_id) {
 }
 
 void Daemon::workers_changed() {
+  worker_bindings_.clear();
+  for (const Worker& w : store_->list_workers()) worker_bindings_[w.id] = w.bindings;
   for (Child* d : live_children(Role::dispatcher)) load_platform_workers(d);
 }
 
@@ -702,22 +707,28 @@ void Daemon::on_subrequest(Child* c, Message& m) {
     c->ch->send(MsgType::subrequest_failed, sub, WireWriter().u32((uint32_t)code).str(msg).data());
   };
 
-  auto worker = store_->get_worker_by_id(pcall->worker_id);
-  if (!worker) return refuse(ErrorCode::internal, "the calling worker no longer exists");
+  // The hot path stays out of SQLite: bindings come from the copy made
+  // when workers change, a running sandbox is found by name, and only a
+  // tenant's first request (or one after a deploy) reads the store.
+  auto wb = worker_bindings_.find(pcall->worker_id);
+  if (wb == worker_bindings_.end()) return refuse(ErrorCode::internal, "the calling worker no longer exists");
   const Binding* b = nullptr;
-  for (const Binding& x : worker->bindings)
+  for (const Binding& x : wb->second)
     if (x.name == binding) b = &x;
   if (!b || b->type != "dispatch_namespace")
     return refuse(ErrorCode::internal, "no dispatch namespace binding named " + binding);
   if (pcall->depth + 1 > 16) return refuse(ErrorCode::loop_limit, error_text(ErrorCode::loop_limit));
   if (!valid_name(script_name)) return refuse(ErrorCode::worker_not_found, error_text(ErrorCode::worker_not_found));
-  auto script = store_->get_script(b->target_id, script_name);
-  if (!script) return refuse(ErrorCode::worker_not_found, error_text(ErrorCode::worker_not_found));
-
-  std::string error;
-  ErrorCode code = ErrorCode::ok;
-  Child* sb = sandbox_for(b->target_id, *script, error, code);
-  if (!sb) return refuse(code, error);
+  int64_t ns_id = b->target_id;
+  Child* sb = running_sandbox(std::to_string(ns_id) + "/" + script_name);
+  if (!sb) {
+    auto script = store_->get_script(ns_id, script_name);
+    if (!script) return refuse(ErrorCode::worker_not_found, error_text(ErrorCode::worker_not_found));
+    std::string error;
+    ErrorCode code = ErrorCode::ok;
+    sb = start_sandbox(ns_id, *script, error, code);
+    if (!sb) return refuse(code, error);
+  }
 
   auto call = std::make_unique<Call>();
   call->id = next_call_id_++;
@@ -728,40 +739,39 @@ void Daemon::on_subrequest(Child* c, Message& m) {
   call->depth = pcall->depth + 1;
   Call* raw = call.get();
   calls_[call->id] = std::move(call);
-  // Per-script and per-call limits combine by taking the smallest.
-  int64_t cpu = config_.cpu_ms, subs = config_.subrequests;
-  if (script->cpu_ms > 0) cpu = std::min(cpu, script->cpu_ms);
-  if (script->subrequests > 0) subs = std::min(subs, script->subrequests);
-  send_request(raw, sb, (uint64_t)script->id, method, url, headers, body, args, cpu, subs);
+  send_request(raw, sb, sb->slot, method, url, headers, body, args, sb->cpu_ms, sb->subrequests);
 }
 
-Daemon::Child* Daemon::sandbox_for(int64_t ns_id, const Script& script, std::string& error,
-                                   ErrorCode& code) {
-  std::string key = std::to_string(ns_id) + "/" + script.name;
+// A running sandbox of the tenant that can take one more request, or
+// nullptr when a new one should start (none, or all busy with room for more).
+Daemon::Child* Daemon::running_sandbox(const std::string& key) {
   auto it = sandboxes_by_tenant_.find(key);
-  if (it != sandboxes_by_tenant_.end()) {
-    Child* best = nullptr;
-    std::vector<uint64_t> ids = it->second;
-    for (uint64_t id : ids) {
-      auto found = children_.find(id);
-      if (found == children_.end()) continue;
-      Child* c = found->second.get();
-      // A sandbox that died a moment ago may not have been noticed by the
-      // loop yet; a request sent to it would fail for nothing.
-      if (!c->dead && hung_up(c->ch->doorbell_fd())) child_gone(c, "closed its channel");
-      if (c->dead || c->retired) continue;
-      if (!best || c->inflight < best->inflight) best = c;
-    }
-    // child_gone may have changed the tenant's list: look it up again.
-    auto now_it = sandboxes_by_tenant_.find(key);
-    size_t count = now_it == sandboxes_by_tenant_.end() ? 0 : now_it->second.size();
-    bool room = (int64_t)count < config_.pool_max_per_tenant;
-    if (best && (best->inflight == 0 || !room)) {
-      if (config_.pool_max_requests > 0 && (int64_t)best->served + 1 >= config_.pool_max_requests)
-        best->retired = true;  // serves this one, then is replaced
-      return best;
-    }
+  if (it == sandboxes_by_tenant_.end()) return nullptr;
+  Child* best = nullptr;
+  std::vector<uint64_t> ids = it->second;
+  for (uint64_t id : ids) {
+    auto found = children_.find(id);
+    if (found == children_.end()) continue;
+    Child* c = found->second.get();
+    // A sandbox that died a moment ago may not have been noticed by the
+    // loop yet; a request sent to it would fail for nothing.
+    if (!c->dead && hung_up(c->ch->doorbell_fd())) child_gone(c, "closed its channel");
+    if (c->dead || c->retired) continue;
+    if (!best || c->inflight < best->inflight) best = c;
   }
+  // child_gone may have changed the tenant's list: look it up again.
+  auto now_it = sandboxes_by_tenant_.find(key);
+  size_t count = now_it == sandboxes_by_tenant_.end() ? 0 : now_it->second.size();
+  bool room = (int64_t)count < config_.pool_max_per_tenant;
+  if (!best || (best->inflight > 0 && room)) return nullptr;
+  if (config_.pool_max_requests > 0 && (int64_t)best->served + 1 >= config_.pool_max_requests)
+    best->retired = true;  // serves this one, then is replaced
+  return best;
+}
+
+Daemon::Child* Daemon::start_sandbox(int64_t ns_id, const Script& script, std::string& error,
+                                     ErrorCode& code) {
+  std::string key = std::to_string(ns_id) + "/" + script.name;
   // A new sandbox for this tenant: make room first if the pool is full.
   size_t total = 0;
   Child* lru = nullptr;
@@ -795,9 +805,13 @@ Daemon::Child* Daemon::sandbox_for(int64_t ns_id, const Script& script, std::str
   sb->label = (ns ? ns->name : std::to_string(ns_id)) + "/" + script.name;
   sb->title = "sandbox " + sb->label;
   sandboxes_by_tenant_[key].push_back(sb->id);
+  // Per-script and per-call limits combine by taking the smallest.
   int64_t cpu = config_.cpu_ms, subs = config_.subrequests;
   if (script.cpu_ms > 0) cpu = std::min(cpu, script.cpu_ms);
   if (script.subrequests > 0) subs = std::min(subs, script.subrequests);
+  sb->slot = (uint64_t)script.id;
+  sb->cpu_ms = cpu;
+  sb->subrequests = subs;
   WireWriter w;
   w.u64((uint64_t)script.id).str(sb->label).str(script.code.format).str(script.code.source)
       .str(script.code.bytecode).str(script.code.build_id).str(bindings_json(script.bindings))
@@ -883,6 +897,7 @@ int Daemon::run() {
       [this](uint32_t seq, pid_t pid, int err) { on_zygote_spawned(seq, pid, err); },
       [this](pid_t pid, int status) { on_zygote_exit(pid, status); });
   routes_changed();
+  for (const Worker& w : store_->list_workers()) worker_bindings_[w.id] = w.bindings;
 
   HttpLimits limits;
   limits.max_header_bytes = config_.max_header_bytes;

@@ -85,7 +85,8 @@ class Daemon : public AdminBackend {
   void on_subrequest(Child* c, Message& m);
   void finish_call(Call* call, Message* response, ErrorCode code, const std::string& message,
                    const std::string& stack);
-  Child* sandbox_for(int64_t ns_id, const Script& script, std::string& error, ErrorCode& code);
+  Child* running_sandbox(const std::string& tenant_key);
+  Child* start_sandbox(int64_t ns_id, const Script& script, std::string& error, ErrorCode& code);
   void send_request(Call* call, Child* target, uint64_t slot, const std::string& method,
                     const std::string& url, const HeaderList& headers, const std::string& body,
                     const std::string& args, int64_t cpu_ms, int64_t subrequests);
@@ -101,6 +102,7 @@ class Daemon : public AdminBackend {
   std::unique_ptr<HttpServer> admin_server_;
   std::unique_ptr<ZygoteClient> zygote_;
   RouteTable routes_;
+  std::unordered_map<int64_t, std::vector<Binding>> worker_bindings_;  // by worker id
   std::chrono::steady_clock::time_point started_;
 
   std::map<uint64_t, std::unique_ptr<Child>> children_;  // by child id
