@@ -455,7 +455,15 @@ class Runner : public HostSink {
     if (!compile_heap_) compile_heap_ = new_heap();
     // Modern source is lowered first; the lowered ES5 is what is compiled,
     // stored and, after a rebuild, compiled again.
-    LowerResult low = lowerer().lower(filename, source, module_hint);
+    LowerResult low;
+    try {
+      low = lowerer().lower(filename, source, module_hint);
+    } catch (const std::exception& e) {
+      // The lowering heap could not be built: say so for this deploy; the
+      // next one tries again.
+      low.ok = false;
+      low.error = filename + ": the compiler could not load its lowering heap: " + e.what();
+    }
     CompileOutput out;
     if (!low.ok) {
       out.error = low.error;

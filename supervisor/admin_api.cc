@@ -32,7 +32,7 @@ using ojson = nlohmann::ordered_json;
 //   10007  404        not found: no such namespace, script, worker, route, or path
 //   10009  409        conflict: already exists, still in use, namespace not empty
 //   10013  413        too large: the script is over max_script_bytes
-//   10021  400        the script was refused: it does not compile, is empty, or is an ES module
+//   10021  400        the script was refused: it does not compile (or lower), or is empty
 enum : int {
   kInternal = 10000,
   kInvalid = 10001,
@@ -434,8 +434,7 @@ void check_script_source(const AdminBackend& b, Upload& up, bool is_main_module,
     fail(400, kScriptRefused, "script is empty");
   // ES modules are lowered to CommonJS by the compiler, which has the last
   // word on the format; this is only its hint.
-  up.module = module_type || (is_main_module && looks_like_es_module(up.source)) ||
-              looks_like_es_module(up.source);
+  up.module = module_type || is_main_module || looks_like_es_module(up.source);
   // A script that registers a fetch listener is a service worker even if
   // it mentions exports (in a comment, say); otherwise module.exports or
   // exports.x makes it CommonJS.

@@ -275,15 +275,17 @@ void Daemon::child_gone(Child* c, const std::string& why) {
   spares_.erase(std::remove(spares_.begin(), spares_.end(), c->id), spares_.end());
   if (c->role == Role::compiler) {
     compiler_id_ = 0;
-    auto pending = std::move(compiles_);
-    compiles_.clear();
-    compile_started_.clear();
-    for (auto& [id, done] : pending) {
+    // Only the script being compiled is refused: a compile that overran
+    // its deadline or crashed the compiler is that script's doing. The
+    // deploys queued behind it go to the next compiler (reap() sends them).
+    if (compile_in_flight_ && !compile_queue_.empty()) {
+      PendingCompile front = std::move(compile_queue_.front());
+      compile_queue_.pop_front();
       CompileResult r;
-      r.error = "the compiler stopped (" + why + ") while compiling this script";
-      r.internal = why.find("past its deadline") == std::string::npos;  // a timeout is the script's fault
-      done(r);
+      r.error = front.filename + ": the compiler stopped (" + why + ") while compiling this script";
+      front.done(r);
     }
+    compile_in_flight_ = false;
   }
   if (c->role == Role::dispatcher && Clock::now() - c->started < std::chrono::seconds(2))
     dispatcher_failures_++;
@@ -303,6 +305,7 @@ void Daemon::reap() {
   if (!stopping_) {
     ensure_dispatchers();
     ensure_spares();
+    send_next_compile();
   }
 }
 
@@ -432,12 +435,13 @@ void Daemon::handle_message(Child* c, Message& m) {
       res.line_map = r.str();
       if (!r.done()) return kill_child(c, "malformed compile_result");
       res.ok = code == ErrorCode::ok;
-      auto it = compiles_.find(m.request_id);
-      if (it == compiles_.end()) return kill_child(c, "compile result for nothing asked");
-      auto done = std::move(it->second);
-      compiles_.erase(it);
-      compile_started_.erase(m.request_id);
+      if (!compile_in_flight_ || compile_queue_.empty() || compile_queue_.front().id != m.request_id)
+        return kill_child(c, "compile result for nothing asked");
+      auto done = std::move(compile_queue_.front().done);
+      compile_queue_.pop_front();
+      compile_in_flight_ = false;
       done(res);
+      send_next_compile();
       return;
     }
     default:
@@ -513,12 +517,10 @@ void Daemon::on_tick() {
   for (Child* c : idle) kill_child(c, c->retired ? "retired" : "idle");
   // A compile that takes too long is a hostile or broken script: the
   // compiler is killed (and restarted) so other deploys go on.
-  for (auto& [id, deadline] : compile_started_) {
-    if (now > deadline && compiler_id_ && children_.count(compiler_id_)) {
-      kill_child(children_[compiler_id_].get(), "a compile ran past its deadline");
-      break;
-    }
-  }
+  for (auto it = lingering_.begin(); it != lingering_.end();)
+    it = it->second.until < now ? lingering_.erase(it) : std::next(it);
+  if (compile_in_flight_ && now > compile_deadline_ && compiler_id_ && children_.count(compiler_id_))
+    kill_child(children_[compiler_id_].get(), "a compile ran past its deadline");
   reap();
 }
 
@@ -526,31 +528,42 @@ void Daemon::on_tick() {
 
 void Daemon::compile(const std::string& filename, const std::string& source, bool module_hint,
                      std::function<void(CompileResult)> done) {
+  compile_queue_.push_back(PendingCompile{next_compile_id_++, filename, source, module_hint, std::move(done)});
+  send_next_compile();
+}
+
+// The compiler takes one script at a time, so each deadline measures that
+// script's own compile, not its wait in the queue.
+void Daemon::send_next_compile() {
+  if (compile_in_flight_ || compile_queue_.empty() || stopping_) return;
   ensure_compiler();
   auto it = children_.find(compiler_id_);
   if (!compiler_id_ || it == children_.end()) {
-    CompileResult r;
-    r.error = "the compiler is not available";
-    r.internal = true;
-    // Never call back inside compile(): defer to the loop.
-    auto* heap_done = new std::function<void()>([done, r] { done(r); });
+    // Never call back inside compile(): fail the queue from the loop.
     event_base_once(base_, -1, EV_TIMEOUT, [](int, short, void* a) {
-      auto* f = (std::function<void()>*)a;
-      guarded("compile callback", [&] { (*f)(); });
-      delete f;
-    }, heap_done, nullptr);
+      auto* d = (Daemon*)a;
+      guarded("compile callback", [&] {
+        auto queue = std::move(d->compile_queue_);
+        d->compile_queue_.clear();
+        for (auto& p : queue) {
+          CompileResult r;
+          r.error = "the compiler is not available";
+          r.internal = true;
+          p.done(r);
+        }
+      });
+    }, this, nullptr);
     return;
   }
-  uint64_t id = next_compile_id_++;
-  compiles_[id] = std::move(done);
+  const PendingCompile& p = compile_queue_.front();
   // Lowering in Babel costs about 1 ms per byte of modern source on this
   // kind of machine: the deadline grows with the script (30 s + 3 ms/byte,
   // at most 10 minutes) so only a runaway compile is killed.
-  auto budget = std::chrono::milliseconds(
-      std::min<int64_t>(30000 + 3 * (int64_t)source.size(), 600000));
-  compile_started_[id] = Clock::now() + budget;
-  it->second->ch->send(MsgType::compile, id,
-                       WireWriter().str(filename).str(source).u8(module_hint ? 1 : 0).data());
+  compile_deadline_ = Clock::now() + std::chrono::milliseconds(
+                                         std::min<int64_t>(30000 + 3 * (int64_t)p.source.size(), 600000));
+  compile_in_flight_ = true;
+  it->second->ch->send(MsgType::compile, p.id,
+                       WireWriter().str(p.filename).str(p.source).u8(p.module_hint ? 1 : 0).data());
 }
 
 void Daemon::script_changed(int64_t namespace_id, const std::string& name) {
@@ -698,10 +711,25 @@ void Daemon::on_subrequest(Child* c, Message& m) {
   HeaderList headers = r.pairs(1000, 256 * 1024);
   std::string body = r.str();
   if (!r.done()) return kill_child(c, "malformed subrequest");
+  // The parent is a request this dispatcher holds: in flight, or answered
+  // less than the waitUntil limit ago (its waitUntil work may dispatch).
+  int64_t worker_id = 0;
+  uint32_t depth = 0;
+  std::string public_id;
   auto pit = calls_.find(parent);
-  if (pit == calls_.end() || pit->second->child_id != c->id)
+  if (pit != calls_.end() && pit->second->child_id == c->id) {
+    worker_id = pit->second->worker_id;
+    depth = pit->second->depth;
+    public_id = pit->second->public_id;
+  } else if (auto l = lingering_.find(parent); l != lingering_.end() && l->second.child_id == c->id) {
+    worker_id = l->second.worker_id;
+    depth = l->second.depth;
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)l->second.public_id);
+    public_id = hex;
+  } else {
     return kill_child(c, "subrequest for a request it does not hold");
-  Call* pcall = pit->second.get();
+  }
   uint64_t sub = m.request_id;
   auto refuse = [&](ErrorCode code, const std::string& msg) {
     c->ch->send(MsgType::subrequest_failed, sub, WireWriter().u32((uint32_t)code).str(msg).data());
@@ -710,14 +738,14 @@ void Daemon::on_subrequest(Child* c, Message& m) {
   // The hot path stays out of SQLite: bindings come from the copy made
   // when workers change, a running sandbox is found by name, and only a
   // tenant's first request (or one after a deploy) reads the store.
-  auto wb = worker_bindings_.find(pcall->worker_id);
+  auto wb = worker_bindings_.find(worker_id);
   if (wb == worker_bindings_.end()) return refuse(ErrorCode::internal, "the calling worker no longer exists");
   const Binding* b = nullptr;
   for (const Binding& x : wb->second)
     if (x.name == binding) b = &x;
   if (!b || b->type != "dispatch_namespace")
     return refuse(ErrorCode::internal, "no dispatch namespace binding named " + binding);
-  if (pcall->depth + 1 > 16) return refuse(ErrorCode::loop_limit, error_text(ErrorCode::loop_limit));
+  if (depth + 1 > 16) return refuse(ErrorCode::loop_limit, error_text(ErrorCode::loop_limit));
   if (!valid_name(script_name)) return refuse(ErrorCode::worker_not_found, error_text(ErrorCode::worker_not_found));
   int64_t ns_id = b->target_id;
   Child* sb = running_sandbox(std::to_string(ns_id) + "/" + script_name);
@@ -734,9 +762,9 @@ void Daemon::on_subrequest(Child* c, Message& m) {
   call->id = next_call_id_++;
   call->parent_child = c->id;
   call->parent_sub = sub;
-  call->public_id = pcall->public_id;
+  call->public_id = public_id;
   call->label = sb->label;
-  call->depth = pcall->depth + 1;
+  call->depth = depth + 1;
   Call* raw = call.get();
   calls_[call->id] = std::move(call);
   send_request(raw, sb, sb->slot, method, url, headers, body, args, sb->cpu_ms, sb->subrequests);
@@ -834,6 +862,12 @@ void Daemon::finish_call(Call* call, Message* response, ErrorCode code, const st
   if (child) {
     child->inflight--;
     child->last_used = Clock::now();
+    // A dispatcher's answered request may still dispatch from its waitUntil
+    // work, for as long as the runner keeps it (30 s).
+    if (child->role == Role::dispatcher && !child->dead)
+      lingering_[owned->id] = Lingering{child->id, owned->worker_id,
+                                        strtoull(owned->public_id.c_str(), nullptr, 16),
+                                        Clock::now() + std::chrono::seconds(31), owned->depth};
   }
   if (!response) {
     // Details go to the log (and later to tail), never to a public client.

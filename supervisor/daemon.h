@@ -117,13 +117,28 @@ class Daemon : public AdminBackend {
   size_t next_dispatcher_ = 0;
 
   std::unordered_map<uint64_t, std::unique_ptr<Call>> calls_;  // by request id
+  struct Lingering {  // kept small: one per answered request for 31 s
+    uint64_t child_id;
+    int64_t worker_id;
+    uint64_t public_id;  // the hex request id, as a number
+    Clock::time_point until;
+    uint32_t depth;
+  };
+  std::unordered_map<uint64_t, Lingering> lingering_;  // answered dispatcher requests
   uint64_t next_call_id_ = 1;
-  std::unordered_map<uint64_t, std::function<void(CompileResult)>> compiles_;
-  std::deque<std::pair<uint64_t, std::string>> compile_queue_;  // waiting for a compiler
+  struct PendingCompile {
+    uint64_t id;
+    std::string filename, source;
+    bool module_hint;
+    std::function<void(CompileResult)> done;
+  };
+  std::deque<PendingCompile> compile_queue_;  // front: at the compiler when in flight
+  bool compile_in_flight_ = false;
+  Clock::time_point compile_deadline_{};
+  void send_next_compile();
   uint64_t next_compile_id_ = 1;
 
   std::vector<uint64_t> graveyard_;
-  std::unordered_map<uint64_t, Clock::time_point> compile_started_;  // id → deadline
   int dispatcher_failures_ = 0;
   Clock::time_point next_dispatcher_spawn_{};
 

@@ -97,6 +97,20 @@ export default {
 };
 )JS";
 
+// Answers at once and dispatches from its waitUntil work afterwards.
+const char* kBackgroundDispatcher = R"JS(
+export default {
+  async fetch(request, env, ctx) {
+    ctx.waitUntil((async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const res = await env.DISPATCHER.get("bundle").fetch("http://after.example/");
+      console.log(`after the answer: ${await res.text()}`);
+    })());
+    return new Response("answered first");
+  },
+};
+)JS";
+
 class ModernJs : public ::testing::Test {
  protected:
   static Wfpd* d;
@@ -113,6 +127,9 @@ class ModernJs : public ::testing::Test {
     ok(d->ctl({"worker", "deploy", "front", d->write_file("front.mjs", kModernDispatcher),
                "--dispatch-namespace", "DISPATCHER=apps"}));
     ok(d->ctl({"route", "add", "*/*", "front"}));
+    ok(d->ctl({"worker", "deploy", "background", d->write_file("bg.mjs", kBackgroundDispatcher),
+               "--dispatch-namespace", "DISPATCHER=apps"}));
+    ok(d->ctl({"route", "add", "background.example.com/*", "background"}));
   }
   static void TearDownTestSuite() {
     delete d;
@@ -174,6 +191,16 @@ TEST_F(ModernJs, ARuntimeExceptionReportsTheOriginalLine) {
   size_t at = log.find("thrown at line five");
   std::string tail = log.substr(at, 2000);
   EXPECT_NE(tail.find("apps/thrower.js:5"), std::string::npos) << tail;
+}
+
+TEST_F(ModernJs, WaitUntilWorkMayDispatchAfterTheAnswer) {
+  HttpResult r = d->get("background.example.com");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "answered first");
+  EXPECT_TRUE(eventually([&] {
+    return d->log().find("after the answer: bundled hello, after.example") != std::string::npos;
+  })) << d->log();
+  EXPECT_EQ(d->log().find("does not hold"), std::string::npos) << "no dispatcher may be killed for it";
 }
 
 }  // namespace
