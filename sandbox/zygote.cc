@@ -205,6 +205,12 @@ int zygote_main(int ctl_fd) {
   set_limit(RLIMIT_NPROC, 0, "NPROC");
   set_limit(RLIMIT_FSIZE, 0, "FSIZE");
   set_limit(RLIMIT_CORE, 0, "CORE");
+  // Address space: the backstop behind the heap limit the allocator keeps.
+  // The compiler's lowering heap (Babel) has no allocator limit of its own,
+  // so this is what bounds one hostile deploy; it is generous because
+  // Babel's peak grows with the script.
+  rlim_t as_mb = role == Role::compiler ? 4 * (rlim_t)req.memory_mb + 512 : 2 * (rlim_t)req.memory_mb + 512;
+  set_limit(RLIMIT_AS, as_mb << 20, "AS");
   if (prctl(PR_SET_DUMPABLE, 0) != 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     log_syscall_failure("lockdown", "prctl(DUMPABLE/NO_NEW_PRIVS)", errno);
     _exit(71);
