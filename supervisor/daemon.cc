@@ -42,6 +42,9 @@ struct Daemon::Child {
   bool retired = false;     // sandbox: finish in-flight work, take no more
   int inflight = 0;
   uint64_t served = 0;
+  bool compiling = false;         // compiler: has `job` at the compiler
+  PendingCompile job;
+  Clock::time_point compile_deadline{};
   Clock::time_point started = Clock::now();
   Clock::time_point last_used = Clock::now();
   // Requests given up on (wall-clock limit) whose late answers are dropped.
@@ -273,19 +276,15 @@ void Daemon::child_gone(Child* c, const std::string& why) {
     if (v.empty()) sandboxes_by_tenant_.erase(c->tenant);
   }
   spares_.erase(std::remove(spares_.begin(), spares_.end(), c->id), spares_.end());
-  if (c->role == Role::compiler) {
-    compiler_id_ = 0;
+  if (c->role == Role::compiler && c->compiling) {
     // Only the script being compiled is refused: a compile that overran
     // its deadline or crashed the compiler is that script's doing. The
-    // deploys queued behind it go to the next compiler (reap() sends them).
-    if (compile_in_flight_ && !compile_queue_.empty()) {
-      PendingCompile front = std::move(compile_queue_.front());
-      compile_queue_.pop_front();
-      CompileResult r;
-      r.error = front.filename + ": the compiler stopped (" + why + ") while compiling this script";
-      front.done(r);
-    }
-    compile_in_flight_ = false;
+    // deploys queued behind it go to the other compilers (reap() sends them).
+    c->compiling = false;
+    CompileResult r;
+    r.error = c->job.filename + ": the compiler stopped (" + why + ") while compiling this script";
+    auto done = std::move(c->job.done);
+    done(r);
   }
   if (c->role == Role::dispatcher && Clock::now() - c->started < std::chrono::seconds(2))
     dispatcher_failures_++;
@@ -435,11 +434,10 @@ void Daemon::handle_message(Child* c, Message& m) {
       res.line_map = r.str();
       if (!r.done()) return kill_child(c, "malformed compile_result");
       res.ok = code == ErrorCode::ok;
-      if (!compile_in_flight_ || compile_queue_.empty() || compile_queue_.front().id != m.request_id)
+      if (!c->compiling || c->job.id != m.request_id)
         return kill_child(c, "compile result for nothing asked");
-      auto done = std::move(compile_queue_.front().done);
-      compile_queue_.pop_front();
-      compile_in_flight_ = false;
+      auto done = std::move(c->job.done);
+      c->compiling = false;
       done(res);
       send_next_compile();
       return;
@@ -499,10 +497,14 @@ void Daemon::ensure_spares() {
   }
 }
 
-void Daemon::ensure_compiler() {
-  if (compiler_id_ && children_.count(compiler_id_) && !children_[compiler_id_]->dead) return;
-  Child* c = spawn_child(Role::compiler, "compiler");
-  compiler_id_ = c ? c->id : 0;
+// Two compilers, so that one slow (or hostile) deploy holds up only half
+// of the deploy path until its deadline ends it.
+constexpr size_t kCompilers = 2;
+
+void Daemon::ensure_compilers() {
+  auto live = live_children(Role::compiler);
+  for (size_t i = live.size(); i < kCompilers; i++)
+    if (!spawn_child(Role::compiler, "compiler")) return;
 }
 
 void Daemon::on_tick() {
@@ -519,8 +521,8 @@ void Daemon::on_tick() {
   // compiler is killed (and restarted) so other deploys go on.
   for (auto it = lingering_.begin(); it != lingering_.end();)
     it = it->second.until < now ? lingering_.erase(it) : std::next(it);
-  if (compile_in_flight_ && now > compile_deadline_ && compiler_id_ && children_.count(compiler_id_))
-    kill_child(children_[compiler_id_].get(), "a compile ran past its deadline");
+  for (Child* c : live_children(Role::compiler))
+    if (c->compiling && now > c->compile_deadline) kill_child(c, "a compile ran past its deadline");
   reap();
 }
 
@@ -532,13 +534,13 @@ void Daemon::compile(const std::string& filename, const std::string& source, boo
   send_next_compile();
 }
 
-// The compiler takes one script at a time, so each deadline measures that
+// Each compiler takes one script at a time, so a deadline measures that
 // script's own compile, not its wait in the queue.
 void Daemon::send_next_compile() {
-  if (compile_in_flight_ || compile_queue_.empty() || stopping_) return;
-  ensure_compiler();
-  auto it = children_.find(compiler_id_);
-  if (!compiler_id_ || it == children_.end()) {
+  if (compile_queue_.empty() || stopping_) return;
+  ensure_compilers();
+  auto compilers = live_children(Role::compiler);
+  if (compilers.empty()) {
     // Never call back inside compile(): fail the queue from the loop.
     event_base_once(base_, -1, EV_TIMEOUT, [](int, short, void* a) {
       auto* d = (Daemon*)a;
@@ -555,15 +557,19 @@ void Daemon::send_next_compile() {
     }, this, nullptr);
     return;
   }
-  const PendingCompile& p = compile_queue_.front();
-  // Lowering in Babel costs about 1 ms per byte of modern source on this
-  // kind of machine: the deadline grows with the script (30 s + 3 ms/byte,
-  // at most 10 minutes) so only a runaway compile is killed.
-  compile_deadline_ = Clock::now() + std::chrono::milliseconds(
-                                         std::min<int64_t>(30000 + 3 * (int64_t)p.source.size(), 600000));
-  compile_in_flight_ = true;
-  it->second->ch->send(MsgType::compile, p.id,
-                       WireWriter().str(p.filename).str(p.source).u8(p.module_hint ? 1 : 0).data());
+  for (Child* c : compilers) {
+    if (c->compiling || compile_queue_.empty()) continue;
+    c->job = std::move(compile_queue_.front());
+    compile_queue_.pop_front();
+    c->compiling = true;
+    // Lowering in Babel costs about 1 ms per byte of modern source on this
+    // kind of machine: the deadline grows with the script (30 s + 3 ms/byte,
+    // at most 10 minutes) so only a runaway compile is killed.
+    c->compile_deadline = Clock::now() + std::chrono::milliseconds(std::min<int64_t>(
+                                             30000 + 3 * (int64_t)c->job.source.size(), 600000));
+    c->ch->send(MsgType::compile, c->job.id,
+                WireWriter().str(c->job.filename).str(c->job.source).u8(c->job.module_hint ? 1 : 0).data());
+  }
 }
 
 void Daemon::script_changed(int64_t namespace_id, const std::string& name) {
@@ -614,6 +620,7 @@ nlohmann::json Daemon::status() {
     json o = {{"pid", c->pid}, {"role", role_name(c->role)}, {"title", "wfpd: " + c->title},
               {"inflight", c->inflight}, {"served", c->served}};
     if (!c->label.empty()) o["tenant"] = c->label;
+    if (c->role == Role::compiler) o["compiling"] = c->compiling ? c->job.filename : "";
     children.push_back(o);
   }
   children.push_back({{"pid", zygote_ ? zygote_->pid() : 0}, {"role", "zygote"}, {"title", "wfpd: zygote"},
@@ -952,7 +959,7 @@ int Daemon::run() {
   logf(LogLevel::info, "admin API on %s", config_.admin_socket.c_str());
 
   ensure_dispatchers();
-  ensure_compiler();
+  ensure_compilers();
   ensure_spares();
 
   // Until configuration reload exists, SIGHUP must not kill the daemon

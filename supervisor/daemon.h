@@ -73,7 +73,7 @@ class Daemon : public AdminBackend {
   void load_platform_workers(Child* dispatcher);
   void ensure_dispatchers();
   void ensure_spares();
-  void ensure_compiler();
+  void ensure_compilers();
   void on_tick();
   void reap();  // frees children marked dead, outside their own callbacks
   static void on_child_event(int fd, short what, void* arg);
@@ -113,7 +113,6 @@ class Daemon : public AdminBackend {
   std::deque<uint64_t> spares_;
   uint64_t next_child_id_ = 1;
   uint32_t next_seq_ = 1;
-  uint64_t compiler_id_ = 0;
   size_t next_dispatcher_ = 0;
 
   std::unordered_map<uint64_t, std::unique_ptr<Call>> calls_;  // by request id
@@ -132,9 +131,7 @@ class Daemon : public AdminBackend {
     bool module_hint;
     std::function<void(CompileResult)> done;
   };
-  std::deque<PendingCompile> compile_queue_;  // front: at the compiler when in flight
-  bool compile_in_flight_ = false;
-  Clock::time_point compile_deadline_{};
+  std::deque<PendingCompile> compile_queue_;  // not yet given to a compiler
   void send_next_compile();
   uint64_t next_compile_id_ = 1;
 

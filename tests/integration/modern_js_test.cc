@@ -3,6 +3,9 @@
 // real wfpd and reached over HTTP through a dispatcher written the same way.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/wfpd_fixture.h"
@@ -201,6 +204,36 @@ TEST_F(ModernJs, WaitUntilWorkMayDispatchAfterTheAnswer) {
     return d->log().find("after the answer: bundled hello, after.example") != std::string::npos;
   })) << d->log();
   EXPECT_EQ(d->log().find("does not hold"), std::string::npos) << "no dispatcher may be killed for it";
+}
+
+TEST_F(ModernJs, ASlowDeployDoesNotHoldUpAnotherOne) {
+  // A few KB of modern code keeps one compiler busy in Babel for seconds.
+  std::string big = "export default { async fetch() { return new Response(String(f0())); } };\n";
+  for (int i = 0; i < 40; i++)
+    big += "const f" + std::to_string(i) + " = async (...xs) => { const { a = 1, ...rest } = { a: " +
+           std::to_string(i) + " }; return [...xs, a, rest]?.length ?? 0; };\n";
+  std::atomic<bool> big_done{false};
+  CmdResult big_result;
+  std::thread slow([&] {
+    big_result = d->ctl({"script", "deploy", "apps", "big", d->write_file("big.mjs", big)});
+    big_done = true;
+  });
+  // Once a compiler is busy with the big one, deploy a small ES5 script.
+  ASSERT_TRUE(eventually([&] {
+    auto st = nlohmann::json::parse(d->ctl({"--json", "status"}).out, nullptr, false);
+    if (st.is_discarded()) return false;
+    for (auto& c : st["children"])
+      if (c.value("compiling", "") == "apps/big.js") return true;
+    return false;
+  }));
+  CmdResult small = d->ctl({"script", "deploy", "apps", "small",
+                            d->write_file("small.js", "module.exports={fetch:function(){return new Response('s')}}")});
+  bool small_finished_first = !big_done;
+  slow.join();
+  EXPECT_EQ(small.status, 0) << small.out << small.err;
+  EXPECT_EQ(big_result.status, 0) << big_result.out << big_result.err;
+  EXPECT_TRUE(small_finished_first) << "the small deploy waited for the big one";
+  EXPECT_EQ(d->get("small.example.com").body, "s");
 }
 
 }  // namespace
