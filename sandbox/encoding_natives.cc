@@ -6,14 +6,12 @@
 #include <cstring>
 
 #include "duktape.h"
+#include "sandbox/duk_text.h"
 #include "sandbox/natives.h"
 
-// Duktape keeps strings in its own byte form: UTF-8 for BMP characters,
-// each UTF-16 surrogate as its own 3-byte sequence (CESU-8) when the string
-// came from JavaScript, but a 4-byte UTF-8 sequence, counted as ONE
-// character, when a native pushed real UTF-8. Everything here reads both
-// forms and writes only the first, so strings made here have the UTF-16
-// semantics JavaScript expects (length, charCodeAt, slicing).
+// Duktape's string forms are described in duk_text.h. Everything here
+// reads both forms and writes only the CESU-8 one, so strings made here have
+// the UTF-16 semantics JavaScript expects (length, charCodeAt, slicing).
 //
 // No function here throws a C++ exception of its own: memory comes from
 // Duktape buffers (counted against the heap limit, released when the stack
@@ -22,99 +20,7 @@
 namespace wfp {
 namespace {
 
-constexpr uint32_t kReplacement = 0xFFFD;
-
-bool is_cont(uint8_t b) { return (b & 0xC0) == 0x80; }
-
-// One character of Duktape's string form at s[i], advancing i. Surrogates
-// come back as themselves; a 4-byte form as its code point; a byte that does
-// not start a well-formed sequence as U+FFFD (one per byte), so hostile
-// strings made by other natives from raw bytes cannot derail the reader.
-uint32_t next_char(const uint8_t* s, size_t n, size_t& i) {
-  uint8_t b = s[i];
-  if (b < 0x80) {
-    i += 1;
-    return b;
-  }
-  if (b >= 0xC2 && b <= 0xDF && i + 1 < n && is_cont(s[i + 1])) {
-    uint32_t c = ((b & 0x1Fu) << 6) | (s[i + 1] & 0x3Fu);
-    i += 2;
-    return c;
-  }
-  if (b >= 0xE0 && b <= 0xEF && i + 2 < n && is_cont(s[i + 1]) && is_cont(s[i + 2]) &&
-      (b != 0xE0 || s[i + 1] >= 0xA0)) {
-    uint32_t c = ((b & 0x0Fu) << 12) | ((s[i + 1] & 0x3Fu) << 6) | (s[i + 2] & 0x3Fu);
-    i += 3;
-    return c;
-  }
-  if (b >= 0xF0 && b <= 0xF4 && i + 3 < n && is_cont(s[i + 1]) && is_cont(s[i + 2]) &&
-      is_cont(s[i + 3]) && (b != 0xF0 || s[i + 1] >= 0x90) && (b != 0xF4 || s[i + 1] <= 0x8F)) {
-    uint32_t c = ((b & 0x07u) << 18) | ((s[i + 1] & 0x3Fu) << 12) | ((s[i + 2] & 0x3Fu) << 6) |
-                 (s[i + 3] & 0x3Fu);
-    i += 4;
-    return c;
-  }
-  i += 1;
-  return kReplacement;
-}
-
-bool is_high(uint32_t c) { return c >= 0xD800 && c <= 0xDBFF; }
-bool is_low(uint32_t c) { return c >= 0xDC00 && c <= 0xDFFF; }
-
-size_t utf8_length(uint32_t c) { return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4; }
-
-uint8_t* put_utf8(uint8_t* o, uint32_t c) {
-  if (c < 0x80) {
-    *o++ = (uint8_t)c;
-  } else if (c < 0x800) {
-    *o++ = (uint8_t)(0xC0 | (c >> 6));
-    *o++ = (uint8_t)(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    *o++ = (uint8_t)(0xE0 | (c >> 12));
-    *o++ = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
-    *o++ = (uint8_t)(0x80 | (c & 0x3F));
-  } else {
-    *o++ = (uint8_t)(0xF0 | (c >> 18));
-    *o++ = (uint8_t)(0x80 | ((c >> 12) & 0x3F));
-    *o++ = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
-    *o++ = (uint8_t)(0x80 | (c & 0x3F));
-  }
-  return o;
-}
-
-// A scalar value as Duktape's string form: above the BMP, as two surrogates.
-uint8_t* put_duk(uint8_t* o, uint32_t c) {
-  if (c < 0x10000) return put_utf8(o, c);
-  c -= 0x10000;
-  o = put_utf8(o, 0xD800 + (c >> 10));
-  return put_utf8(o, 0xDC00 + (c & 0x3FF));
-}
-size_t duk_length(uint32_t c) { return c < 0x10000 ? utf8_length(c) : 6; }
-
-// Reads the string form as UTF-16 would see it and yields scalar values for
-// UTF-8 output: a surrogate pair (two 3-byte forms) joins, a lone surrogate
-// becomes U+FFFD. `units` counts characters as Duktape indexes them.
-struct ScalarReader {
-  const uint8_t* s;
-  size_t n;
-  size_t i = 0;
-  bool done() const { return i >= n; }
-  uint32_t next(size_t& units) {
-    uint32_t c = next_char(s, n, i);
-    units = 1;
-    if (is_high(c) && i < n) {
-      size_t j = i;
-      uint32_t d = next_char(s, n, j);
-      if (is_low(d)) {
-        i = j;
-        units = 2;
-        return 0x10000 + ((c - 0xD800) << 10) + (d - 0xDC00);
-      }
-    }
-    if (is_high(c) || is_low(c)) return kReplacement;
-    return c;
-  }
-};
+constexpr uint32_t kReplacement = kReplacementChar;
 
 const uint8_t* get_string_bytes(duk_context* ctx, duk_idx_t i, size_t& n) {
   duk_size_t len = 0;
@@ -151,8 +57,8 @@ duk_ret_t native_text_encode(duk_context* ctx) {
       continue;
     }
     size_t start = i;
-    uint32_t c = next_char(s, n, i);
-    if (c == kReplacement || is_high(c) || is_low(c)) {
+    uint32_t c = duk_next_char(s, n, i);
+    if (c == kReplacement || is_high_surrogate(c) || is_low_surrogate(c)) {
       same = false;
       i = start;
       break;
@@ -315,16 +221,16 @@ size_t decode_utf16(const uint8_t* p, size_t n, bool big_endian, bool flush, Emi
     if (lead) {
       uint32_t l = lead;
       lead = 0;
-      if (is_low(u)) {
+      if (is_low_surrogate(u)) {
         e.emit(0x10000 + ((l - 0xD800) << 10) + (u - 0xDC00));
         continue;
       }
       e.fail();  // and `u` is looked at afresh below
     }
-    if (is_high(u)) {
+    if (is_high_surrogate(u)) {
       lead = u;
       lead_at = i;
-    } else if (is_low(u)) {
+    } else if (is_low_surrogate(u)) {
       e.fail();
     } else {
       e.emit(u);
@@ -501,7 +407,7 @@ duk_ret_t native_btoa(duk_context* ctx) {
   auto* raw = (uint8_t*)duk_push_fixed_buffer(ctx, n);
   size_t len = 0;
   for (size_t i = 0; i < n;) {
-    uint32_t c = next_char(s, n, i);
+    uint32_t c = duk_next_char(s, n, i);
     if (c > 0xFF) return push_failure(ctx);
     raw[len++] = (uint8_t)c;
   }

@@ -3,6 +3,7 @@
 // Runs in every sandbox heap; every input is hostile: no exceptions for bad
 // input, every algorithm linear in its input except punycode, which is bounded.
 #include "sandbox/url.h"
+#include "sandbox/duk_text.h"
 
 #include <idn2.h>
 
@@ -107,23 +108,6 @@ bool is_ascii(std::string_view s) {
   return true;
 }
 
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += char(cp);
-  } else if (cp < 0x800) {
-    out += char(0xc0 | (cp >> 6));
-    out += char(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    out += char(0xe0 | (cp >> 12));
-    out += char(0x80 | ((cp >> 6) & 0x3f));
-    out += char(0x80 | (cp & 0x3f));
-  } else {
-    out += char(0xf0 | (cp >> 18));
-    out += char(0x80 | ((cp >> 12) & 0x3f));
-    out += char(0x80 | ((cp >> 6) & 0x3f));
-    out += char(0x80 | (cp & 0x3f));
-  }
-}
 
 // The Encoding Standard's UTF-8 decoder (replacement mode, BOM kept): each
 // maximal invalid subsequence becomes one U+FFFD.

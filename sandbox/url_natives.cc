@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "duktape.h"
+#include "sandbox/duk_text.h"
 #include "sandbox/natives.h"
 #include "sandbox/url.h"
 
@@ -18,111 +19,10 @@ namespace {
 constexpr size_t kMaxFormPairs = 100000;
 constexpr size_t kMaxFormItems = 2 * kMaxFormPairs;  // names plus values
 
-// Duktape keeps strings as CESU-8: a character outside the BMP is two
-// surrogates of three bytes each (from source and JSON), or one 4-byte
-// sequence when C code pushed UTF-8. A lone surrogate, or a byte that is not
-// UTF-8 at all, becomes U+FFFD: the USVString conversion of WebIDL.
-void js_to_utf8(std::string_view s, std::string& out) {
-  out.clear();
-  out.reserve(s.size());
-  size_t i = 0, n = s.size();
-  auto cont = [&](size_t k) { return k < n && ((unsigned char)s[k] & 0xc0) == 0x80; };
-  auto emit = [&](char32_t cp) {
-    if (cp < 0x80) {
-      out += char(cp);
-    } else if (cp < 0x800) {
-      out += char(0xc0 | (cp >> 6));
-      out += char(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-      out += char(0xe0 | (cp >> 12));
-      out += char(0x80 | ((cp >> 6) & 0x3f));
-      out += char(0x80 | (cp & 0x3f));
-    } else {
-      out += char(0xf0 | (cp >> 18));
-      out += char(0x80 | ((cp >> 12) & 0x3f));
-      out += char(0x80 | ((cp >> 6) & 0x3f));
-      out += char(0x80 | (cp & 0x3f));
-    }
-  };
-  // One code point (or surrogate) at i; 0xffffffff when the bytes are no sequence.
-  auto read = [&](size_t& k) -> char32_t {
-    unsigned b = (unsigned char)s[k];
-    if (b < 0x80) {
-      k++;
-      return b;
-    }
-    if (b >= 0xc2 && b <= 0xdf && cont(k + 1)) {
-      char32_t cp = ((b & 0x1f) << 6) | (s[k + 1] & 0x3f);
-      k += 2;
-      return cp;
-    }
-    if (b >= 0xe0 && b <= 0xef && cont(k + 1) && cont(k + 2)) {
-      char32_t cp = ((b & 0x0f) << 12) | ((s[k + 1] & 0x3f) << 6) | (s[k + 2] & 0x3f);
-      if (cp >= 0x800) {
-        k += 3;
-        return cp;
-      }
-    }
-    if (b >= 0xf0 && b <= 0xf4 && cont(k + 1) && cont(k + 2) && cont(k + 3)) {
-      char32_t cp = ((b & 0x07) << 18) | ((s[k + 1] & 0x3f) << 12) | ((s[k + 2] & 0x3f) << 6) |
-                    (s[k + 3] & 0x3f);
-      if (cp >= 0x10000 && cp <= 0x10ffff) {
-        k += 4;
-        return cp;
-      }
-    }
-    k++;
-    return 0xffffffff;
-  };
-  while (i < n) {
-    char32_t cp = read(i);
-    if (cp == 0xffffffff) {
-      emit(0xfffd);
-    } else if (cp >= 0xd800 && cp <= 0xdbff) {
-      size_t j = i;
-      char32_t low = j < n ? read(j) : 0;
-      if (low >= 0xdc00 && low <= 0xdfff) {
-        emit(0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00));
-        i = j;
-      } else {
-        emit(0xfffd);
-      }
-    } else if (cp >= 0xdc00 && cp <= 0xdfff) {
-      emit(0xfffd);
-    } else {
-      emit(cp);
-    }
-  }
-}
-
 bool is_ascii(std::string_view s) {
   for (unsigned char c : s)
     if (c >= 0x80) return false;
   return true;
-}
-
-// Valid UTF-8 → Duktape's form: characters outside the BMP as surrogate pairs.
-std::string utf8_to_js(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) {
-    unsigned char b = s[i];
-    if (b < 0xf0 || i + 3 >= s.size()) {
-      out += char(b);
-      i++;
-      continue;
-    }
-    char32_t cp = ((b & 0x07) << 18) | ((s[i + 1] & 0x3f) << 12) | ((s[i + 2] & 0x3f) << 6) |
-                  (s[i + 3] & 0x3f);
-    cp -= 0x10000;
-    for (char32_t unit : {char32_t(0xd800 + (cp >> 10)), char32_t(0xdc00 + (cp & 0x3ff))}) {
-      out += char(0xe0 | (unit >> 12));
-      out += char(0x80 | ((unit >> 6) & 0x3f));
-      out += char(0x80 | (unit & 0x3f));
-    }
-    i += 4;
-  }
-  return out;
 }
 
 void push_utf8(duk_context* ctx, const std::string& s) {
@@ -151,7 +51,7 @@ std::string_view require_string(duk_context* ctx, duk_idx_t i, const char* what)
 // Into UTF-8, without a copy for the usual all-ASCII string.
 std::string_view as_utf8(std::string_view js, std::string& storage) {
   if (is_ascii(js)) return js;
-  js_to_utf8(js, storage);
+  storage = js_to_utf8(js);
   return storage;
 }
 
