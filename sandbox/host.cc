@@ -358,6 +358,7 @@ WorkerHeap::WorkerHeap(HostSink* sink) : state_(std::make_unique<State>()), sink
   duk_put_function_list(ctx, -1, kHostFunctions);
   duk_idx_t host = duk_get_top_index(ctx);
   register_url_natives(ctx, host);
+  register_headers_natives(ctx, host);
   register_encoding_natives(ctx, host);
   register_crypto_natives(ctx, host);
   duk_put_prop_string(ctx, -2, "__host");

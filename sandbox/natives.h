@@ -11,6 +11,7 @@ namespace wfp {
 
 // `host` is the stack index of the __host object.
 void register_url_natives(duk_hthread* ctx, int host);       // sandbox/url_natives.cc
+void register_headers_natives(duk_hthread* ctx, int host);   // sandbox/headers_natives.cc
 void register_encoding_natives(duk_hthread* ctx, int host);  // sandbox/encoding_natives.cc
 void register_crypto_natives(duk_hthread* ctx, int host);    // sandbox/crypto_natives.cc
 

@@ -41,6 +41,138 @@ const CODECS = `(function (g, encode, decode) {
   g.TextDecoder = TextDecoder;
 })`;
 
+// The Headers natives of sandbox/headers_natives.cc, in plain JavaScript
+// inside the context (so the arrays and results they make are the
+// context's own). Same contract: methods take the Headers as `this`, the
+// list lives under a slot headersSlots() hands out, errors are TypeErrors
+// with the same messages. The real slots are hidden symbols; here they are
+// ordinary ones.
+const HEADER_FAKES = `(function () {
+  'use strict';
+  var LIST = Symbol('fake.headers.list'), GUARD = Symbol('fake.headers.guard');
+  var ITEMS = Symbol('fake.headers.items'), POS = Symbol('fake.headers.pos');
+  var TOKEN = /^[!#$%&'*+\\-.^_\`|~0-9A-Za-z]+$/;
+  function isObject(x) { return x !== null && (typeof x === 'object' || typeof x === 'function'); }
+  function name(x) {
+    x = String(x);
+    if (!TOKEN.test(x)) throw new TypeError('Invalid header name.');
+    return x.toLowerCase();
+  }
+  function value(x) {
+    x = String(x).replace(/^[\\t\\n\\r ]+|[\\t\\n\\r ]+$/g, '');
+    if (/[\\r\\n\\0]/.test(x)) throw new TypeError('Invalid header value.');
+    return x;
+  }
+  function listOf(h, mutate) {
+    var list = isObject(h) ? h[LIST] : undefined;
+    if (!Array.isArray(list)) throw new TypeError('Illegal invocation');
+    if (mutate && h[GUARD] === 1) throw new TypeError("Can't modify immutable headers.");
+    return list;
+  }
+  function replace(list, n, v) {
+    var out = [], placed = v === undefined;
+    for (var i = 0; i < list.length; i += 2) {
+      if (list[i] !== n) out.push(list[i], list[i + 1]);
+      else if (!placed) { placed = true; out.push(n, v); }
+    }
+    if (!placed) out.push(n, v);
+    list.length = 0;
+    for (i = 0; i < out.length; i++) list[i] = out[i];
+  }
+  function valuesOf(list, n) {
+    var out = [];
+    for (var i = 0; i < list.length; i += 2) if (list[i] === n) out.push(list[i + 1]);
+    return out;
+  }
+  function sorted(list, which) {
+    var names = [], out = [];
+    for (var i = 0; i < list.length; i += 2) if (names.indexOf(list[i]) < 0) names.push(list[i]);
+    names.sort();
+    names.forEach(function (n) {
+      var vs = valuesOf(list, n);
+      var entries = n === 'set-cookie' ? vs.map(function (v) { return [n, v]; }) : [[n, vs.join(', ')]];
+      entries.forEach(function (e) { out.push(which === 2 ? e : e[which]); });
+    });
+    return out;
+  }
+  return {
+    headersSlots: function () { return [LIST, GUARD, ITEMS, POS]; },
+    headersFill: function (init, keys) {
+      var list = [], i;
+      if (Array.isArray(keys)) {
+        for (i = 0; i < keys.length; i++) { var n = name(keys[i]); list.push(n, value(init[keys[i]])); }
+        return list;
+      }
+      if (!Array.isArray(init)) throw new TypeError('init must be an array');
+      for (i = 0; i < init.length; i++) {
+        var pair = init[i];
+        if (!isObject(pair) || pair.length !== 2) throw new TypeError('Each header pair must be a sequence of exactly two items.');
+        var pn = name(pair[0]);
+        list.push(pn, value(pair[1]));
+      }
+      return list;
+    },
+    headersFromHost: function (pairs) {
+      if (!Array.isArray(pairs)) return undefined;
+      var list = [];
+      for (var i = 0; i < pairs.length; i++) {
+        var n = pairs[i][0], v = pairs[i][1];
+        if (typeof n !== 'string' || typeof v !== 'string' || /[^\x00-\x7f]/.test(n)) return undefined;
+        list.push(n.toLowerCase(), v);
+      }
+      return list;
+    },
+    headersToHost: function (list) {
+      if (!Array.isArray(list)) throw new TypeError('list must be an array');
+      var out = [];
+      for (var i = 0; i + 1 < list.length; i += 2) out.push([list[i], list[i + 1]]);
+      return out;
+    },
+    headersSorted: function (h, which) {
+      if (which !== 0 && which !== 1 && which !== 2) throw new RangeError('bad iterator kind');
+      return sorted(listOf(h, false), which);
+    },
+    headersIteratorNext: function next() {
+      var items = isObject(this) ? this[ITEMS] : undefined;
+      if (!Array.isArray(items)) throw new TypeError('Illegal invocation');
+      var i = this[POS];
+      if (!(i < items.length)) return { value: undefined, done: true };
+      this[POS] = i + 1;
+      return { value: items[i], done: false };
+    },
+    headersGet: function get(n) {
+      var list = listOf(this, false);
+      var vs = valuesOf(list, name(n));
+      return vs.length === 0 ? null : vs.join(', ');
+    },
+    headersHas: function has(n) {
+      var list = listOf(this, false);
+      return valuesOf(list, name(n)).length > 0;
+    },
+    headersSet: function set(n, v) {
+      var list = listOf(this, true);
+      n = name(n);
+      replace(list, n, value(v));
+    },
+    headersAppend: function append(n, v) {
+      var list = listOf(this, true);
+      n = name(n);
+      list.push(n, value(v));
+    },
+    headersDelete: function (n) {
+      replace(listOf(this, true), name(n), undefined);
+    },
+    headersGetSetCookie: function getSetCookie() {
+      return valuesOf(listOf(this, false), 'set-cookie');
+    },
+    headersForEach: function forEach(callback, thisArg) {
+      if (typeof callback !== 'function') throw new TypeError('Headers.forEach: callback is not a function');
+      var entries = sorted(listOf(this, false), 2);
+      for (var i = 0; i < entries.length; i++) callback.call(thisArg, entries[i][1], entries[i][0], this);
+    }
+  };
+})`;
+
 class Sandbox {
   constructor() {
     this.calls = []; // every host call, in order
@@ -61,7 +193,7 @@ class Sandbox {
     const enc = new TextEncoder();
     const dec = new TextDecoder();
     vm.runInContext(CODECS, this.context)(this.context, (s) => enc.encode(s), (b) => dec.decode(b));
-    this.hostFunctions = this.makeHost();
+    this.hostFunctions = Object.assign(this.makeHost(), vm.runInContext(HEADER_FAKES, this.context)());
     // Set and delete globals from inside the context: node keeps a property
     // that was put on the contextified object from outside after a delete.
     vm.runInContext('(function (h) { globalThis.__host = h; })', this.context)(Object.assign({}, this.hostFunctions));
@@ -875,6 +1007,15 @@ test('Headers refuse names that are not tokens and values with CR, LF or NUL', (
   }
   assert.strictEqual(sb.run('new Headers({ a: " \\t padded\\t \\r\\n" }).get("a")'), 'padded');
   assert.strictEqual(sb.run('new Headers({ "!#$%&\'*+-.^_`|~09AZaz": "ok" }).get("!#$%&\'*+-.^_`|~09azaz")'), 'ok');
+});
+
+test('header names from the host are lower-cased; a name the native declines is lower-cased in JavaScript', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (req) { return new Response(Array.from(req.headers.keys()).join(" ")); } };');
+  sb.handle(1, 'GET', 'https://a/', [['X-Upper', '1'], ['host', 'a']]);
+  assert.strictEqual(sb.result(1).body, 'host x-upper');
+  sb.handle(2, 'GET', 'https://a/', [['X-\u00c0', 'latin-1'], ['X-B', '2']]);
+  assert.strictEqual(sb.result(2).body, 'x-b x-\u00e0');
 });
 
 // ---------------------------------------------------------------------------
