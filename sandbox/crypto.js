@@ -34,30 +34,12 @@
   var ArrayBufferCtor = ArrayBuffer;
   var Uint8 = Uint8Array;
   var isView = ArrayBuffer.isView;
-  var hasSymbol = typeof Symbol === 'function';
-  var toStringTagSymbol = hasSymbol && typeof Symbol.toStringTag === 'symbol' ? Symbol.toStringTag : null;
 
-  function slot(name) {
-    return hasSymbol ? Symbol('wfp.' + name) : '__wfp_' + name;
-  }
-  function defineHidden(obj, name, value) {
-    defineProperty(obj, name, { value: value, writable: true, enumerable: false, configurable: true });
-  }
-  function defineMethods(proto, methods) {
-    var names = objectKeys(methods);
-    for (var i = 0; i < names.length; i++) defineHidden(proto, names[i], methods[names[i]]);
-  }
-  function defineGetters(proto, getters) {
-    var names = objectKeys(getters);
-    for (var i = 0; i < names.length; i++) {
-      defineProperty(proto, names[i], { get: getters[names[i]], enumerable: true, configurable: true });
-    }
-  }
-  function defineTag(proto, tag) {
-    if (toStringTagSymbol !== null) {
-      defineProperty(proto, toStringTagSymbol, { value: tag, writable: false, enumerable: false, configurable: true });
-    }
-  }
+  // The class-definition helpers encoding.js made (it runs first).
+  var helpers = host.classHelpers;
+  var slot = helpers.slot, defineHidden = helpers.defineHidden, defineMethods = helpers.defineMethods;
+  var defineGetters = helpers.defineGetters, defineTag = helpers.defineTag;
+
   function isObjectLike(x) {
     return x !== null && (typeof x === 'object' || typeof x === 'function');
   }

@@ -47,7 +47,11 @@
     if (toStringTagSymbol !== null) {
       defineProperty(proto, toStringTagSymbol, { value: tag, writable: false, enumerable: false, configurable: true });
     }
-  }
+  }  // crypto.js, evaluated next, defines its classes with these same helpers
+  // (host is gone from reach once runtime.js has run).
+  host.classHelpers = { slot: slot, defineHidden: defineHidden, defineMethods: defineMethods,
+    defineGetters: defineGetters, defineTag: defineTag };
+
   function defineConstant(obj, name, value) {
     defineProperty(obj, name, { value: value, writable: false, enumerable: true, configurable: false });
   }
