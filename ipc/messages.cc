@@ -19,7 +19,7 @@ const MsgRule kRules[] = {
     {MsgType::request, "request", S, 80 * MiB},
     {MsgType::response, "response", D | B, 80 * MiB},
     {MsgType::request_failed, "request_failed", D | B, 64 * KiB},
-    {MsgType::subrequest, "subrequest", D, 80 * MiB},
+    {MsgType::subrequest, "subrequest", D | B, 80 * MiB},
     {MsgType::subresponse, "subresponse", S, 80 * MiB},
     {MsgType::subrequest_failed, "subrequest_failed", S, 64 * KiB},
     {MsgType::log, "log", D | B | C, 20 * KiB},

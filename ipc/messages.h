@@ -33,7 +33,8 @@ enum class MsgType : uint16_t {
   response = 5,
   // runner → supervisor. u32 ErrorCode, str message, str stack
   request_failed = 6,
-  // dispatcher → supervisor, request_id = a sub id chosen by the child.
+  // runner → supervisor, request_id = a sub id chosen by the child. A
+  // dispatch (script named) or a service-binding call (script empty).
   // u64 parent request id, str binding, str script, str args_json,
   // str method, str url, pairs headers, str body
   subrequest = 7,

@@ -1435,8 +1435,14 @@ Object.defineProperty(function (global) {
     };
   }
 
-  function serviceBindingFetch() {
-    return rejectedPromise(new TypeError('Service bindings are not available yet'));
+  // A service binding calls the platform worker it names, without a route:
+  // the same host call as a dispatch, with no script name.
+  function makeServiceBinding(bindingName) {
+    return {
+      fetch: function fetch(input, init) {
+        return dispatchFetch(bindingName, '', '', input, init);
+      }
+    };
   }
 
   function bindingValue(b) {
@@ -1449,7 +1455,7 @@ Object.defineProperty(function (global) {
       case 'dispatch_namespace':
         return makeDispatchBinding(String(b.name));
       case 'service':
-        return { fetch: serviceBindingFetch };
+        return makeServiceBinding(String(b.name));
       default:
         throw new TypeError('Unknown binding type: ' + b.type);
     }

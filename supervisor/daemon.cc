@@ -37,6 +37,7 @@ struct Daemon::Child {
   std::string tenant;       // sandbox: "nsid/name"; empty while spare
   std::string label;        // sandbox: "ns/name"
   uint64_t slot = 0;        // sandbox: the script id it loaded
+  std::vector<Binding> bindings;  // sandbox: its script's (service bindings)
   int64_t cpu_ms = 0;       // sandbox: the script's effective limits
   int64_t subrequests = 0;
   bool retired = false;     // sandbox: finish in-flight work, take no more
@@ -51,6 +52,11 @@ struct Daemon::Child {
   std::unordered_set<uint64_t> forgotten;
 };
 
+struct Daemon::Chain {
+  int invocations = 1;    // workers run for this client request so far
+  bool loop_hit = false;  // some call was refused at the depth limit
+};
+
 struct Daemon::Call {
   Daemon* daemon = nullptr;
   uint64_t id = 0;
@@ -62,6 +68,7 @@ struct Daemon::Call {
   int64_t worker_id = 0;                   // dispatcher calls: the platform worker
   std::string label;                       // what runs, for logs
   uint32_t depth = 1;
+  std::shared_ptr<Chain> chain;            // shared by every call of one client request
   event* timer = nullptr;
 };
 
@@ -699,6 +706,7 @@ void Daemon::on_public_request(std::shared_ptr<HttpExchange> ex) {
   call->public_id = request_id;
   call->worker_id = route->worker_id;
   call->label = route->worker_name;
+  call->chain = std::make_shared<Chain>();
 
   HeaderList headers;
   for (const HttpHeader& h : req.headers)
@@ -718,63 +726,102 @@ void Daemon::on_subrequest(Child* c, Message& m) {
   HeaderList headers = r.pairs(1000, 256 * 1024);
   std::string body = r.str();
   if (!r.done()) return kill_child(c, "malformed subrequest");
-  // The parent is a request this dispatcher holds: in flight, or answered
-  // less than the waitUntil limit ago (its waitUntil work may dispatch).
+  // The parent is a request this child holds: in flight, or answered less
+  // than the waitUntil limit ago (its waitUntil work may still call out).
   int64_t worker_id = 0;
   uint32_t depth = 0;
   std::string public_id;
+  std::shared_ptr<Chain> chain;
   auto pit = calls_.find(parent);
   if (pit != calls_.end() && pit->second->child_id == c->id) {
     worker_id = pit->second->worker_id;
     depth = pit->second->depth;
     public_id = pit->second->public_id;
+    chain = pit->second->chain;
   } else if (auto l = lingering_.find(parent); l != lingering_.end() && l->second.child_id == c->id) {
     worker_id = l->second.worker_id;
     depth = l->second.depth;
+    chain = l->second.chain;
     char hex[17];
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)l->second.public_id);
     public_id = hex;
   } else {
     return kill_child(c, "subrequest for a request it does not hold");
   }
+  if (!chain) chain = std::make_shared<Chain>();
   uint64_t sub = m.request_id;
   auto refuse = [&](ErrorCode code, const std::string& msg) {
     c->ch->send(MsgType::subrequest_failed, sub, WireWriter().u32((uint32_t)code).str(msg).data());
   };
 
-  // The hot path stays out of SQLite: bindings come from the copy made
-  // when workers change, a running sandbox is found by name, and only a
-  // tenant's first request (or one after a deploy) reads the store.
-  auto wb = worker_bindings_.find(worker_id);
-  if (wb == worker_bindings_.end()) return refuse(ErrorCode::internal, "the calling worker no longer exists");
-  const Binding* b = nullptr;
-  for (const Binding& x : wb->second)
-    if (x.name == binding) b = &x;
-  if (!b || b->type != "dispatch_namespace")
-    return refuse(ErrorCode::internal, "no dispatch namespace binding named " + binding);
-  if (depth + 1 > 16) return refuse(ErrorCode::loop_limit, error_text(ErrorCode::loop_limit));
-  if (!valid_name(script_name)) return refuse(ErrorCode::worker_not_found, error_text(ErrorCode::worker_not_found));
-  int64_t ns_id = b->target_id;
-  Child* sb = running_sandbox(std::to_string(ns_id) + "/" + script_name);
-  if (!sb) {
-    auto script = store_->get_script(ns_id, script_name);
-    if (!script) return refuse(ErrorCode::worker_not_found, error_text(ErrorCode::worker_not_found));
-    std::string error;
-    ErrorCode code = ErrorCode::ok;
-    sb = start_sandbox(ns_id, *script, error, code);
-    if (!sb) return refuse(code, error);
+  // The caller's bindings: a platform worker's come from the copy made when
+  // workers change, a user worker's from its sandbox's record. Identity is
+  // the channel's: a child can only use bindings its own script has.
+  const std::vector<Binding>* bindings = nullptr;
+  if (c->role == Role::dispatcher) {
+    auto wb = worker_bindings_.find(worker_id);
+    if (wb == worker_bindings_.end()) return refuse(ErrorCode::internal, "the calling worker no longer exists");
+    bindings = &wb->second;
+  } else {
+    bindings = &c->bindings;
   }
+  const Binding* b = nullptr;
+  for (const Binding& x : *bindings)
+    if (x.name == binding) b = &x;
+  if (!b || (b->type != "dispatch_namespace" && b->type != "service"))
+    return refuse(ErrorCode::internal, "no dispatch namespace or service binding named " + binding);
+  // Limits of the whole chain (DESIGN.md): depth 16, 32 invocations.
+  if (depth + 1 > 16) {
+    chain->loop_hit = true;
+    return refuse(ErrorCode::loop_limit, error_text(ErrorCode::loop_limit));
+  }
+  if (chain->invocations + 1 > 32)
+    return refuse(ErrorCode::invocation_limit, error_text(ErrorCode::invocation_limit));
+
+  Child* target = nullptr;
+  uint64_t slot = 0;
+  int64_t cpu = config_.cpu_ms, subs = config_.subrequests;
+  std::string label;
+  int64_t target_worker = 0;
+  if (b->type == "service") {
+    // A platform worker, called directly: it runs in a dispatcher.
+    auto dispatchers = live_children(Role::dispatcher);
+    if (dispatchers.empty()) return refuse(ErrorCode::process_died, error_text(ErrorCode::process_died));
+    target = dispatchers[next_dispatcher_++ % dispatchers.size()];
+    slot = (uint64_t)b->target_id;
+    target_worker = b->target_id;
+    label = b->target_name.empty() ? "worker " + std::to_string(b->target_id) : b->target_name;
+  } else {
+    if (!valid_name(script_name)) return refuse(ErrorCode::worker_not_found, error_text(ErrorCode::worker_not_found));
+    int64_t ns_id = b->target_id;
+    target = running_sandbox(std::to_string(ns_id) + "/" + script_name);
+    if (!target) {
+      auto script = store_->get_script(ns_id, script_name);
+      if (!script) return refuse(ErrorCode::worker_not_found, error_text(ErrorCode::worker_not_found));
+      std::string error;
+      ErrorCode code = ErrorCode::ok;
+      target = start_sandbox(ns_id, *script, error, code);
+      if (!target) return refuse(code, error);
+    }
+    slot = target->slot;
+    cpu = target->cpu_ms;
+    subs = target->subrequests;
+    label = target->label;
+  }
+  chain->invocations++;
 
   auto call = std::make_unique<Call>();
   call->id = next_call_id_++;
   call->parent_child = c->id;
   call->parent_sub = sub;
   call->public_id = public_id;
-  call->label = sb->label;
+  call->label = label;
   call->depth = depth + 1;
+  call->worker_id = target_worker;
+  call->chain = chain;
   Call* raw = call.get();
   calls_[call->id] = std::move(call);
-  send_request(raw, sb, sb->slot, method, url, headers, body, args, sb->cpu_ms, sb->subrequests);
+  send_request(raw, target, slot, method, url, headers, body, args, cpu, subs);
 }
 
 // A running sandbox of the tenant that can take one more request, or
@@ -845,6 +892,7 @@ Daemon::Child* Daemon::start_sandbox(int64_t ns_id, const Script& script, std::s
   if (script.cpu_ms > 0) cpu = std::min(cpu, script.cpu_ms);
   if (script.subrequests > 0) subs = std::min(subs, script.subrequests);
   sb->slot = (uint64_t)script.id;
+  sb->bindings = script.bindings;
   sb->cpu_ms = cpu;
   sb->subrequests = subs;
   WireWriter w;
@@ -869,12 +917,13 @@ void Daemon::finish_call(Call* call, Message* response, ErrorCode code, const st
   if (child) {
     child->inflight--;
     child->last_used = Clock::now();
-    // A dispatcher's answered request may still dispatch from its waitUntil
-    // work, for as long as the runner keeps it (30 s).
-    if (child->role == Role::dispatcher && !child->dead)
+    // An answered request may still call out from its waitUntil work, for
+    // as long as the runner keeps it (30 s).
+    if (!child->dead)
       lingering_[owned->id] = Lingering{child->id, owned->worker_id,
                                         strtoull(owned->public_id.c_str(), nullptr, 16),
-                                        Clock::now() + std::chrono::seconds(31), owned->depth};
+                                        Clock::now() + std::chrono::seconds(31), owned->depth,
+                                        owned->chain};
   }
   if (!response) {
     // Details go to the log (and later to tail), never to a public client.
@@ -893,7 +942,10 @@ void Daemon::finish_call(Call* call, Message* response, ErrorCode code, const st
       resp.body = r.str();
       owned->client->respond(std::move(resp));
     } else {
-      error_page(owned->client, code, owned->public_id);
+      // An uncaught failure of a chain that hit the depth limit is the
+      // loop the client should be told about (508, 1019).
+      bool loop = owned->chain && owned->chain->loop_hit && code == ErrorCode::exception;
+      error_page(owned->client, loop ? ErrorCode::loop_limit : code, owned->public_id);
     }
   } else if (owned->parent_child) {
     auto p = children_.find(owned->parent_child);

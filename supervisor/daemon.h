@@ -60,6 +60,7 @@ class Daemon : public AdminBackend {
 
   struct Child;
   struct Call;
+  struct Chain;
 
  private:
   // children
@@ -122,6 +123,7 @@ class Daemon : public AdminBackend {
     uint64_t public_id;  // the hex request id, as a number
     Clock::time_point until;
     uint32_t depth;
+    std::shared_ptr<Chain> chain;
   };
   std::unordered_map<uint64_t, Lingering> lingering_;  // answered dispatcher requests
   uint64_t next_call_id_ = 1;

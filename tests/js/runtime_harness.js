@@ -470,12 +470,15 @@ test('env holds plain_text, secret_text and json bindings', () => {
   assert.deepStrictEqual(JSON.parse(sb.result(1).body), { A: 'plain', S: 'secret', J: { x: [1, 2] }, K: { y: true } });
 });
 
-test('a service binding fetch rejects with a TypeError for now', () => {
+test('a service binding fetch is a host subrequest with the binding and no script name', () => {
   const sb = new Sandbox();
-  commonjs(sb, 'module.exports = { fetch: function (r, env) { return env.SVC.fetch(r).catch(function (e) {' +
-    ' return new Response(e.name + ": " + e.message); }); } };', [{ type: 'service', name: 'SVC', service: 'other' }]);
+  commonjs(sb, 'module.exports = { fetch: function (r, env) { return env.SVC.fetch(r); } };',
+    [{ type: 'service', name: 'SVC', service: 'other' }]);
   sb.handle(1);
-  assert.strictEqual(sb.result(1).body, 'TypeError: Service bindings are not available yet');
+  const sub = sb.calls.filter((c) => c.fn === 'subrequest')[0];
+  assert.strictEqual(sub.bindingName, 'SVC');
+  assert.strictEqual(sub.scriptName, '');
+  assert.strictEqual(sub.parentReqId, 1);
 });
 
 test('ctx.args is the parsed argsJson, or undefined when it is empty', () => {
