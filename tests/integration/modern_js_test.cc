@@ -119,20 +119,17 @@ class ModernJs : public ::testing::Test {
   static Wfpd* d;
   static void SetUpTestSuite() {
     d = new Wfpd();
-    auto ok = [](const CmdResult& r) {
-      if (r.status != 0) ADD_FAILURE() << r.out << r.err;
-    };
-    ok(d->ctl({"namespace", "create", "apps"}));
-    ok(d->ctl({"script", "deploy", "apps", "modern", d->write_file("modern.mjs", kModernUser),
+    expect_ok(d->ctl({"namespace", "create", "apps"}));
+    expect_ok(d->ctl({"script", "deploy", "apps", "modern", d->write_file("modern.mjs", kModernUser),
                "--var", "GREETING=hi"}));
-    ok(d->ctl({"script", "deploy", "apps", "bundle", d->write_file("bundle.js", kBundle)}));
-    ok(d->ctl({"script", "deploy", "apps", "thrower", d->write_file("thrower.mjs", kThrowsOnLine5)}));
-    ok(d->ctl({"worker", "deploy", "front", d->write_file("front.mjs", kModernDispatcher),
+    expect_ok(d->ctl({"script", "deploy", "apps", "bundle", d->write_file("bundle.js", kBundle)}));
+    expect_ok(d->ctl({"script", "deploy", "apps", "thrower", d->write_file("thrower.mjs", kThrowsOnLine5)}));
+    expect_ok(d->ctl({"worker", "deploy", "front", d->write_file("front.mjs", kModernDispatcher),
                "--dispatch-namespace", "DISPATCHER=apps"}));
-    ok(d->ctl({"route", "add", "*/*", "front"}));
-    ok(d->ctl({"worker", "deploy", "background", d->write_file("bg.mjs", kBackgroundDispatcher),
+    expect_ok(d->ctl({"route", "add", "*/*", "front"}));
+    expect_ok(d->ctl({"worker", "deploy", "background", d->write_file("bg.mjs", kBackgroundDispatcher),
                "--dispatch-namespace", "DISPATCHER=apps"}));
-    ok(d->ctl({"route", "add", "background.example.com/*", "background"}));
+    expect_ok(d->ctl({"route", "add", "background.example.com/*", "background"}));
   }
   static void TearDownTestSuite() {
     delete d;

@@ -54,17 +54,14 @@ class RequestPath : public ::testing::Test {
   static Wfpd* d;
   static void SetUpTestSuite() {
     d = new Wfpd();
-    auto ok = [](const CmdResult& r) {
-      if (r.status != 0) ADD_FAILURE() << r.out << r.err;
-    };
-    ok(d->ctl({"namespace", "create", "customers"}));
-    ok(d->ctl({"script", "deploy", "customers", "customer-a", d->write_file("a.js", kServiceWorkerA)}));
-    ok(d->ctl({"script", "deploy", "customers", "customer-b", d->write_file("b.js", kCommonJsB),
+    expect_ok(d->ctl({"namespace", "create", "customers"}));
+    expect_ok(d->ctl({"script", "deploy", "customers", "customer-a", d->write_file("a.js", kServiceWorkerA)}));
+    expect_ok(d->ctl({"script", "deploy", "customers", "customer-b", d->write_file("b.js", kCommonJsB),
                "--var", "GREETING=hello"}));
-    ok(d->ctl({"script", "deploy", "customers", "thrower", d->write_file("t.js", kThrower)}));
-    ok(d->ctl({"worker", "deploy", "dispatcher", d->write_file("d.js", kDispatcher),
+    expect_ok(d->ctl({"script", "deploy", "customers", "thrower", d->write_file("t.js", kThrower)}));
+    expect_ok(d->ctl({"worker", "deploy", "dispatcher", d->write_file("d.js", kDispatcher),
                "--dispatch-namespace", "DISPATCHER=customers"}));
-    ok(d->ctl({"route", "add", "*/*", "dispatcher"}));
+    expect_ok(d->ctl({"route", "add", "*/*", "dispatcher"}));
   }
   static void TearDownTestSuite() {
     delete d;

@@ -85,14 +85,11 @@ class RuntimeApis : public ::testing::Test {
   static Wfpd* d;
   static void SetUpTestSuite() {
     d = new Wfpd();
-    auto ok = [](const CmdResult& r) {
-      if (r.status != 0) ADD_FAILURE() << r.out << r.err << d->log();
-    };
-    ok(d->ctl({"namespace", "create", "customers"}));
-    ok(d->ctl({"script", "deploy", "customers", "apis", d->write_file("apis.js", kApis)}));
-    ok(d->ctl({"worker", "deploy", "dispatcher", d->write_file("d.js", kDispatcher),
+    expect_ok(d->ctl({"namespace", "create", "customers"}));
+    expect_ok(d->ctl({"script", "deploy", "customers", "apis", d->write_file("apis.js", kApis)}));
+    expect_ok(d->ctl({"worker", "deploy", "dispatcher", d->write_file("d.js", kDispatcher),
                "--dispatch-namespace", "DISPATCHER=customers"}));
-    ok(d->ctl({"route", "add", "*/*", "dispatcher"}));
+    expect_ok(d->ctl({"route", "add", "*/*", "dispatcher"}));
   }
   static void TearDownTestSuite() {
     delete d;

@@ -70,21 +70,18 @@ class ServiceBindings : public ::testing::Test {
   static Wfpd* d;
   static void SetUpTestSuite() {
     d = new Wfpd();
-    auto ok = [](const CmdResult& r) {
-      if (r.status != 0) ADD_FAILURE() << r.out << r.err;
-    };
-    ok(d->ctl({"namespace", "create", "users"}));
-    ok(d->ctl({"worker", "deploy", "auth", d->write_file("auth.mjs", kAuth)}));
-    ok(d->ctl({"worker", "deploy", "helper", d->write_file("helper.mjs", kHelper)}));
-    ok(d->ctl({"script", "deploy", "users", "alice", d->write_file("alice.mjs", kUserWithService),
+    expect_ok(d->ctl({"namespace", "create", "users"}));
+    expect_ok(d->ctl({"worker", "deploy", "auth", d->write_file("auth.mjs", kAuth)}));
+    expect_ok(d->ctl({"worker", "deploy", "helper", d->write_file("helper.mjs", kHelper)}));
+    expect_ok(d->ctl({"script", "deploy", "users", "alice", d->write_file("alice.mjs", kUserWithService),
                "--service", "HELPER=helper"}));
-    ok(d->ctl({"worker", "deploy", "front", d->write_file("front.mjs", kFront), "--service", "AUTH=auth",
+    expect_ok(d->ctl({"worker", "deploy", "front", d->write_file("front.mjs", kFront), "--service", "AUTH=auth",
                "--dispatch-namespace", "DISPATCHER=users"}));
-    ok(d->ctl({"worker", "deploy", "loop", d->write_file("loop.mjs", kLoop), "--service", "SELF=loop"}));
-    ok(d->ctl({"worker", "deploy", "fanout", d->write_file("fanout.mjs", kFanOut), "--service", "HELPER=helper"}));
-    ok(d->ctl({"route", "add", "*.users.example/*", "front"}));
-    ok(d->ctl({"route", "add", "loop.example/*", "loop"}));
-    ok(d->ctl({"route", "add", "fanout.example/*", "fanout"}));
+    expect_ok(d->ctl({"worker", "deploy", "loop", d->write_file("loop.mjs", kLoop), "--service", "SELF=loop"}));
+    expect_ok(d->ctl({"worker", "deploy", "fanout", d->write_file("fanout.mjs", kFanOut), "--service", "HELPER=helper"}));
+    expect_ok(d->ctl({"route", "add", "*.users.example/*", "front"}));
+    expect_ok(d->ctl({"route", "add", "loop.example/*", "loop"}));
+    expect_ok(d->ctl({"route", "add", "fanout.example/*", "fanout"}));
   }
   static void TearDownTestSuite() {
     delete d;

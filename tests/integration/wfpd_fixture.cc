@@ -20,6 +20,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 namespace wfp::test {
@@ -27,6 +28,10 @@ namespace wfp::test {
 std::string bin(const std::string& name) {
   const char* d = getenv("WFP_BUILD_DIR");
   return std::string(d ? d : "build") + "/" + name;
+}
+
+void expect_ok(const CmdResult& r, const Wfpd* d) {
+  if (r.status != 0) ADD_FAILURE() << r.out << r.err << (d ? d->log() : std::string());
 }
 
 std::string read_file(const std::string& path) {

@@ -59,6 +59,10 @@ class Wfpd {
 };
 
 std::string bin(const std::string& name);  // $WFP_BUILD_DIR/name
+
+// For a test suite's set-up: a wfpctl step that must succeed, reported
+// with its output (and the daemon's log when given) if it does not.
+void expect_ok(const CmdResult& r, const Wfpd* d = nullptr);
 CmdResult run(const std::vector<std::string>& argv, const std::string& input = "");
 std::string read_file(const std::string& path);
 std::string proc_cmdline(pid_t pid);
