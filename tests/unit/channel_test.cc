@@ -113,8 +113,8 @@ TEST(Channel, RejectsAnUnknownMessageType) {
 
 TEST(Channel, RejectsAMessageTheSenderMayNotSend) {
   Pair p;
-  // A sandbox may not send a subrequest (only dispatchers dispatch).
-  p.child->send(MsgType::subrequest, 1, "x");
+  // A sandbox may not send what only the supervisor sends.
+  p.child->send(MsgType::load_worker, 1, "x");
   ChannelStatus st;
   drain(*p.sup, &st);
   EXPECT_EQ(st, ChannelStatus::protocol_error);
