@@ -36,7 +36,8 @@ enum class MsgType : uint16_t {
   // runner → supervisor, request_id = a sub id chosen by the child. A
   // dispatch (script named) or a service-binding call (script empty).
   // u64 parent request id, str binding, str script, str args_json,
-  // str method, str url, pairs headers, str body
+  // str method, str url, pairs headers, str body, i64 cpu_ms, i64 subrequests
+  // (the call's own limits, 0 = none)
   subrequest = 7,
   // supervisor → dispatcher, request_id = the sub id. Same layout as response.
   subresponse = 8,

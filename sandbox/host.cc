@@ -261,10 +261,19 @@ duk_ret_t native_subrequest(duk_context* ctx) {
   std::string url = get_string(ctx, 5, 64 * 1024);
   HeaderList headers = get_pairs(ctx, 6);
   std::string body = get_bytes(ctx, 7);
+  HostSink::CallLimits limits;
+  // Optional per-call limits; anything but a positive number means none.
+  auto limit = [&](duk_idx_t i) -> int64_t {
+    if (!duk_is_number(ctx, i)) return 0;
+    double v = duk_get_number(ctx, i);
+    return v >= 1 && v < 1e9 ? (int64_t)v : 0;
+  };
+  limits.cpu_ms = limit(8);
+  limits.subrequests = limit(9);
   uint64_t id = 0;
   NATIVE_BEGIN
-  id = st->sink->subrequest(parent, binding, script, args, method, url, std::move(headers),
-                            std::move(body));
+  id = st->sink->subrequest_with_limits(parent, binding, script, args, method, url, std::move(headers),
+                                        std::move(body), limits);
   NATIVE_END
   duk_push_number(ctx, (double)id);
   return 1;
@@ -319,7 +328,7 @@ const duk_function_list_entry kHostFunctions[] = {
     {"done", native_done, 1},
     {"respond", native_respond, 5},
     {"fail", native_fail, 4},
-    {"subrequest", native_subrequest, 8},
+    {"subrequest", native_subrequest, 10},
     {"log", native_log, 3},
     {nullptr, nullptr, 0},
 };

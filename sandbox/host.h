@@ -32,6 +32,18 @@ class HostSink {
                               const std::string& script, const std::string& args_json,
                               const std::string& method, const std::string& url,
                               HeaderList headers, std::string body) = 0;
+  // The same with the call's own limits (get(name, args, {limits})): 0 =
+  // none; the supervisor combines them with the script's, smallest wins.
+  struct CallLimits {
+    int64_t cpu_ms = 0;
+    int64_t subrequests = 0;
+  };
+  virtual uint64_t subrequest_with_limits(uint64_t parent, const std::string& binding,
+                                          const std::string& script, const std::string& args_json,
+                                          const std::string& method, const std::string& url,
+                                          HeaderList headers, std::string body, CallLimits) {
+    return subrequest(parent, binding, script, args_json, method, url, std::move(headers), std::move(body));
+  }
   virtual void log(uint64_t req, const std::string& level, const std::string& text) = 0;
   // Timers live only within a request: set_timer returns an id the runtime
   // later gets back in fire_timer; throws std::runtime_error to refuse.

@@ -153,6 +153,13 @@ class Runner : public HostSink {
   uint64_t subrequest(uint64_t parent, const std::string& binding, const std::string& script,
                       const std::string& args, const std::string& method, const std::string& url,
                       HeaderList headers, std::string body) override {
+    return subrequest_with_limits(parent, binding, script, args, method, url, std::move(headers),
+                                  std::move(body), CallLimits{});
+  }
+  uint64_t subrequest_with_limits(uint64_t parent, const std::string& binding, const std::string& script,
+                                  const std::string& args, const std::string& method,
+                                  const std::string& url, HeaderList headers, std::string body,
+                                  CallLimits limits) override {
     auto it = requests_.find(parent);
     if (it == requests_.end() || it->second.inst.get() != current_)
       throw std::runtime_error("This request has already finished; it cannot make subrequests.");
@@ -162,7 +169,7 @@ class Runner : public HostSink {
     subs_[sub] = parent;
     ch_.send(MsgType::subrequest, sub,
              WireWriter().u64(parent).str(binding).str(script).str(args).str(method).str(url)
-                 .pairs(headers).str(body).data());
+                 .pairs(headers).str(body).i64(limits.cpu_ms).i64(limits.subrequests).data());
     return sub;
   }
   void log(uint64_t req, const std::string& level, const std::string& text) override {

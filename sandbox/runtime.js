@@ -1399,7 +1399,7 @@ Object.defineProperty(function (global) {
   // Bindings.
   var pendingSubrequests = createObject(null); // subId -> {promise, context, url}
 
-  function dispatchFetch(bindingName, scriptName, argsJson, input, init) {
+  function dispatchFetch(bindingName, scriptName, argsJson, input, init, cpuMs, subRequests) {
     var promise = newPromise();
     try {
       if (current === null || current === undefined) {
@@ -1408,7 +1408,7 @@ Object.defineProperty(function (global) {
       var request = new Request(input, init);
       var body = takeBody(request);
       var subId = host.subrequest(current, bindingName, scriptName, argsJson, request[K_METHOD], request[K_URL],
-        headersToHost(request[K_HEADERS][K_LIST]), body);
+        headersToHost(request[K_HEADERS][K_LIST]), body, cpuMs, subRequests);
       pendingSubrequests[subId] = { promise: promise, context: current, url: request[K_URL] };
     } catch (e) {
       settle(promise, REJECTED, e);
@@ -1425,10 +1425,18 @@ Object.defineProperty(function (global) {
           var json = jsonStringify(args);
           if (typeof json === 'string') argsJson = json;
         }
-        // options ({limits, outbound}) have no channel to the host yet.
+        // options.limits {cpuMs, subRequests} travel with each call; the
+        // supervisor keeps the smallest of them and the script's own.
+        // (options.outbound has no effect yet.)
+        var cpuMs = 0, subRequests = 0;
+        if (options !== null && typeof options === 'object' && options.limits !== null &&
+            typeof options.limits === 'object') {
+          cpuMs = Number(options.limits.cpuMs) || 0;
+          subRequests = Number(options.limits.subRequests) || 0;
+        }
         return {
           fetch: function fetch(input, init) {
-            return dispatchFetch(bindingName, name, argsJson, input, init);
+            return dispatchFetch(bindingName, name, argsJson, input, init, cpuMs, subRequests);
           }
         };
       }

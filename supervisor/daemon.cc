@@ -419,6 +419,10 @@ void Daemon::handle_message(Child* c, Message& m) {
       auto code = (ErrorCode)r.u32();
       std::string message = r.str(8192), stack = r.str(32768);
       if (!r.done()) return kill_child(c, "malformed request_failed");
+      // A sandbox that hit a limit exits after reporting it; take no new
+      // request to it meanwhile (DESIGN: replaced, never reused).
+      if (c->role == Role::sandbox && (code == ErrorCode::cpu_limit || code == ErrorCode::memory_limit))
+        c->retired = true;
       return finish_call(call, nullptr, code, message, stack);
     }
     case MsgType::subrequest: return on_subrequest(c, m);
@@ -725,6 +729,7 @@ void Daemon::on_subrequest(Child* c, Message& m) {
   std::string method = r.str(64), url = r.str(64 * 1024);
   HeaderList headers = r.pairs(1000, 256 * 1024);
   std::string body = r.str();
+  int64_t call_cpu = r.i64(), call_subs = r.i64();
   if (!r.done()) return kill_child(c, "malformed subrequest");
   // The parent is a request this child holds: in flight, or answered less
   // than the waitUntil limit ago (its waitUntil work may still call out).
@@ -808,6 +813,9 @@ void Daemon::on_subrequest(Child* c, Message& m) {
     subs = target->subrequests;
     label = target->label;
   }
+  // Per-script and per-call limits combine by taking the smallest.
+  if (call_cpu > 0) cpu = std::min(cpu, call_cpu);
+  if (call_subs > 0) subs = std::min(subs, call_subs);
   chain->invocations++;
 
   auto call = std::make_unique<Call>();

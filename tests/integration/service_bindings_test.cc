@@ -65,6 +65,43 @@ export default {
 };
 )JS";
 
+// Makes three service calls, or does about a million bytecodes of work.
+const char* kBusy = R"JS(
+export default {
+  async fetch(request, env) {
+    if (new URL(request.url).pathname === "/work") {
+      let x = 0;
+      for (let i = 0; i < 300000; i++) x += i % 7;
+      return new Response(`worked ${x > 0}`);
+    }
+    try {
+      for (let i = 0; i < 3; i++) await env.HELPER.fetch("http://helper/" + i);
+      return new Response("3 calls");
+    } catch (e) {
+      return new Response(e.message);
+    }
+  },
+};
+)JS";
+
+// Passes the limits from its query string to get().
+const char* kLimiter = R"JS(
+export default {
+  async fetch(request, env) {
+    const q = new URL(request.url).searchParams;
+    const limits = {};
+    if (q.has("cpu")) limits.cpuMs = Number(q.get("cpu"));
+    if (q.has("subs")) limits.subRequests = Number(q.get("subs"));
+    try {
+      const res = await env.DISPATCHER.get("busy", {}, { limits }).fetch(request);
+      return new Response(await res.text());
+    } catch (e) {
+      return new Response(`caught: ${e.message}`);
+    }
+  },
+};
+)JS";
+
 class ServiceBindings : public ::testing::Test {
  protected:
   static Wfpd* d;
@@ -82,6 +119,11 @@ class ServiceBindings : public ::testing::Test {
     expect_ok(d->ctl({"route", "add", "*.users.example/*", "front"}));
     expect_ok(d->ctl({"route", "add", "loop.example/*", "loop"}));
     expect_ok(d->ctl({"route", "add", "fanout.example/*", "fanout"}));
+    expect_ok(d->ctl({"script", "deploy", "users", "busy", d->write_file("busy.mjs", kBusy),
+                      "--service", "HELPER=helper"}));
+    expect_ok(d->ctl({"worker", "deploy", "limiter", d->write_file("limiter.mjs", kLimiter),
+                      "--dispatch-namespace", "DISPATCHER=users"}));
+    expect_ok(d->ctl({"route", "add", "limiter.example/*", "limiter"}));
   }
   static void TearDownTestSuite() {
     delete d;
@@ -126,6 +168,15 @@ TEST_F(ServiceBindings, ABindingNameTheScriptDoesNotHaveIsRefused) {
   HttpResult r = d->raw("GET / HTTP/1.1\r\nHost: guesser.users.example\r\nx-token: let-me-in\r\n\r\n");
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body.find("reached"), std::string::npos) << r.body;
+}
+
+TEST_F(ServiceBindings, PerCallLimitsOfGetLowerTheScriptsOwn) {
+  EXPECT_EQ(d->get("limiter.example", "/calls").body, "3 calls");
+  EXPECT_EQ(d->get("limiter.example", "/calls?subs=2").body, "Too many subrequests.");
+  EXPECT_EQ(d->get("limiter.example", "/work").body, "worked true");
+  EXPECT_EQ(d->get("limiter.example", "/work?cpu=1").body, "caught: Worker exceeded CPU time limit.");
+  // A limit above the configured one does not raise it.
+  EXPECT_EQ(d->get("limiter.example", "/calls?subs=100000").body, "3 calls");
 }
 
 }  // namespace
