@@ -29,9 +29,10 @@ enum class MsgType : uint16_t {
   // str method, str url, pairs headers, str body, str args_json,
   // i64 cpu_ms, i64 subrequests, u32 depth
   request = 4,
-  // runner → supervisor. u32 status, str status_text, pairs headers, str body
+  // runner → supervisor. u32 status, str status_text, pairs headers, str body,
+  // u8 open (the request stays open after its answer: waitUntil work)
   response = 5,
-  // runner → supervisor. u32 ErrorCode, str message, str stack
+  // runner → supervisor. u32 ErrorCode, str message, str stack, u8 open
   request_failed = 6,
   // runner → supervisor, request_id = a sub id chosen by the child. A
   // dispatch (script named) or a service-binding call (script empty).
@@ -39,7 +40,7 @@ enum class MsgType : uint16_t {
   // str method, str url, pairs headers, str body, i64 cpu_ms, i64 subrequests
   // (the call's own limits, 0 = none)
   subrequest = 7,
-  // supervisor → dispatcher, request_id = the sub id. Same layout as response.
+  // supervisor → runner, request_id = the sub id. A response without `open`.
   subresponse = 8,
   // supervisor → dispatcher, request_id = the sub id. u32 ErrorCode, str message
   subrequest_failed = 9,

@@ -125,6 +125,7 @@ class Runner : public HostSink {
       msgs.clear();
       ChannelStatus st = ch_.service(msgs);
       for (Message& m : msgs) dispatch(m);
+      flush_answers();
       if (st == ChannelStatus::protocol_error) {
         logf(LogLevel::error, "channel: %s; exiting", ch_.error().c_str());
         _exit(3);
@@ -138,17 +139,17 @@ class Runner : public HostSink {
   void respond(uint64_t req, int status, const std::string& text, HeaderList headers,
                std::string body) override {
     if (!answer(req)) return;
-    ch_.send(MsgType::response, req,
-             WireWriter().u32((uint32_t)status).str(text).pairs(headers).str(body).data());
+    answers_.push_back({MsgType::response, req,
+                        WireWriter().u32((uint32_t)status).str(text).pairs(headers).str(body).take()});
   }
   void fail(uint64_t req, ErrorCode code, const std::string& message,
             const std::string& stack) override {
     if (!answer(req)) return;
     const LoadParams& p = requests_[req].inst->params;
     std::string file = p.label + ".js";
-    ch_.send(MsgType::request_failed, req,
-             WireWriter().u32((uint32_t)code).str(map_positions(message, file, p.line_map))
-                 .str(map_positions(stack, file, p.line_map)).data());
+    answers_.push_back({MsgType::request_failed, req,
+                        WireWriter().u32((uint32_t)code).str(map_positions(message, file, p.line_map))
+                            .str(map_positions(stack, file, p.line_map)).take()});
   }
   uint64_t subrequest(uint64_t parent, const std::string& binding, const std::string& script,
                       const std::string& args, const std::string& method, const std::string& url,
@@ -203,12 +204,30 @@ class Runner : public HostSink {
       // The runtime says it is finished without answering: say so rather
       // than leave the client waiting.
       ch_.send(MsgType::request_failed, req,
-               WireWriter().u32((uint32_t)ErrorCode::internal).str("the request ended without an answer").str("").data());
+               WireWriter().u32((uint32_t)ErrorCode::internal).str("the request ended without an answer").str("")
+                   .u8(0).data());
     }
     end_request(it);
   }
 
  private:
+  // Answers go out once the JS that produced them has run to a stop, each
+  // with whether its request is still open (waitUntil work pending): the
+  // supervisor then remembers only those, for their later calls.
+  struct Answer {
+    MsgType type;
+    uint64_t req;
+    std::string payload;
+  };
+  std::vector<Answer> answers_;
+  void flush_answers() {
+    for (Answer& a : answers_) {
+      a.payload.push_back(requests_.count(a.req) ? 1 : 0);
+      ch_.send(a.type, a.req, a.payload);
+    }
+    answers_.clear();
+  }
+
   // Sends nothing; marks the request answered. The request stays alive
   // (timers, subrequests, waitUntil work) until done() or the limit.
   bool answer(uint64_t req) {
@@ -370,7 +389,7 @@ class Runner : public HostSink {
     auto it = slots_.find(slot);
     if (it == slots_.end() || requests_.count(m.request_id)) {
       ch_.send(MsgType::request_failed, m.request_id,
-               WireWriter().u32((uint32_t)ErrorCode::internal).str("worker is not loaded").str("").data());
+               WireWriter().u32((uint32_t)ErrorCode::internal).str("worker is not loaded").str("").u8(0).data());
       return;
     }
     auto inst = it->second;
@@ -435,7 +454,7 @@ class Runner : public HostSink {
       if (it->second.inst == inst) {
         if (!it->second.answered)
           ch_.send(MsgType::request_failed, it->first,
-                   WireWriter().u32((uint32_t)code).str(error_text(code)).str("").data());
+                   WireWriter().u32((uint32_t)code).str(error_text(code)).str("").u8(0).data());
         for (uint64_t t : it->second.timers) timers_.erase(t);
         it = requests_.erase(it);
       } else {
@@ -444,6 +463,7 @@ class Runner : public HostSink {
     }
     inst->inflight = 0;
     if (role_ == Role::sandbox) {
+      flush_answers();
       ch_.service(scratch_);  // push out what's queued before going
       _exit(0);
     }

@@ -410,20 +410,25 @@ void Daemon::handle_message(Child* c, Message& m) {
         r.str(1024);
         r.pairs(1000, 256 * 1024);
         r.str();
+        bool open = r.u8() != 0;
         if (!r.done()) return kill_child(c, "malformed response");
+        // The flag is ours; what goes on is a plain response.
+        m.payload.pop_back();
         if (status < 200 || status > 599)
           return finish_call(call, nullptr, ErrorCode::bad_response,
-                             "Responses may only be constructed with status codes in the range 200 to 599.", "");
-        return finish_call(call, &m, ErrorCode::ok, "", "");
+                             "Responses may only be constructed with status codes in the range 200 to 599.", "",
+                             open);
+        return finish_call(call, &m, ErrorCode::ok, "", "", open);
       }
       auto code = (ErrorCode)r.u32();
       std::string message = r.str(8192), stack = r.str(32768);
+      bool open = r.u8() != 0;
       if (!r.done()) return kill_child(c, "malformed request_failed");
       // A sandbox that hit a limit exits after reporting it; take no new
       // request to it meanwhile (DESIGN: replaced, never reused).
       if (c->role == Role::sandbox && (code == ErrorCode::cpu_limit || code == ErrorCode::memory_limit))
         c->retired = true;
-      return finish_call(call, nullptr, code, message, stack);
+      return finish_call(call, nullptr, code, message, stack, open);
     }
     case MsgType::subrequest: return on_subrequest(c, m);
     case MsgType::log: {
@@ -913,7 +918,7 @@ Daemon::Child* Daemon::start_sandbox(int64_t ns_id, const Script& script, std::s
 }
 
 void Daemon::finish_call(Call* call, Message* response, ErrorCode code, const std::string& message,
-                         const std::string& stack) {
+                         const std::string& stack, bool open) {
   auto owned_it = calls_.find(call->id);
   if (owned_it == calls_.end()) return;
   std::unique_ptr<Call> owned = std::move(owned_it->second);
@@ -925,9 +930,9 @@ void Daemon::finish_call(Call* call, Message* response, ErrorCode code, const st
   if (child) {
     child->inflight--;
     child->last_used = Clock::now();
-    // An answered request may still call out from its waitUntil work, for
-    // as long as the runner keeps it (30 s).
-    if (!child->dead)
+    // An answered request whose runner keeps it open (waitUntil work) may
+    // still call out, for as long as the runner keeps it (30 s).
+    if (open && !child->dead)
       lingering_[owned->id] = Lingering{child->id, owned->worker_id,
                                         strtoull(owned->public_id.c_str(), nullptr, 16),
                                         Clock::now() + std::chrono::seconds(31), owned->depth,

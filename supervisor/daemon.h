@@ -85,7 +85,7 @@ class Daemon : public AdminBackend {
   void on_public_request(std::shared_ptr<HttpExchange> ex);
   void on_subrequest(Child* c, Message& m);
   void finish_call(Call* call, Message* response, ErrorCode code, const std::string& message,
-                   const std::string& stack);
+                   const std::string& stack, bool open = false);
   Child* running_sandbox(const std::string& tenant_key);
   Child* start_sandbox(int64_t ns_id, const Script& script, std::string& error, ErrorCode& code);
   void send_request(Call* call, Child* target, uint64_t slot, const std::string& method,
