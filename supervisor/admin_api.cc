@@ -382,7 +382,6 @@ struct Upload {
   std::string format;  // "service-worker" | "commonjs"
   std::string part_name;
   json metadata = json::object();
-  std::string compile_hint;  // appended to a compile error
   bool module = false;       // an ES module (by its type or its syntax)
 };
 
@@ -880,16 +879,15 @@ void compile_then(Call& c, const std::string& filename, const Upload& up,
                   std::function<ojson(AdminBackend::CompileResult&)> commit) {
   AdminBackend* b = &c.b;
   auto ex = c.ex;
-  std::string hint = up.compile_hint;
   b->compile(
       filename, up.source, up.module,
-      [ex, hint, messages = std::move(messages),
+      [ex, messages = std::move(messages),
        commit = std::move(commit)](AdminBackend::CompileResult r) {
         answer_guarded(*ex, "deploy", [&] {
           if (!r.ok && r.internal) fail(500, kInternal, "cannot compile now: " + r.error);
           if (!r.ok)
             fail(400, kScriptRefused,
-                 (r.error.empty() ? std::string("script failed to compile") : r.error) + hint);
+                 r.error.empty() ? std::string("script failed to compile") : r.error);
           ojson result = commit(r);
           send_ok(*ex, std::move(result), messages);
         });
