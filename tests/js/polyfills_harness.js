@@ -52,10 +52,8 @@ function plain(x) {
 }
 const typeError = (e) => e.name === 'TypeError';
 
-const tests = [];
-function test(name, fn) {
-  tests.push({ name, fn });
-}
+const runner = require('./lib/runner.js');
+const test = runner.test;
 
 // ---------------------------------------------------------------------------
 // The file itself.
@@ -369,20 +367,4 @@ test('Number helpers, globalThis and Symbol.asyncIterator', () => {
 
 // ---------------------------------------------------------------------------
 
-(async () => {
-  let passed = 0;
-  let failed = 0;
-  const only = process.argv[2];
-  for (const t of tests) {
-    if (only && !t.name.includes(only)) continue;
-    try {
-      await t.fn();
-      passed++;
-    } catch (e) {
-      failed++;
-      console.log('FAIL ' + t.name + '\n    ' + String(e && e.stack ? e.stack : e).split('\n').slice(0, 6).join('\n    '));
-    }
-  }
-  console.log(passed + ' passed, ' + failed + ' failed');
-  process.exitCode = failed === 0 ? 0 : 1;
-})();
+runner.run();

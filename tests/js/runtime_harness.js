@@ -386,10 +386,7 @@ class Sandbox {
   }
 }
 
-const tests = [];
-function test(name, fn) {
-  tests.push({ name, fn });
-}
+const { test, run } = require('./lib/runner.js');
 function commonjs(sb, source, bindings) {
   assert.strictEqual(sb.load('commonjs', bindings, source), '');
 }
@@ -1534,20 +1531,4 @@ test('request.url is the string the host gave, unparsed', () => {
 
 // ---------------------------------------------------------------------------
 
-(async () => {
-  let passed = 0;
-  let failed = 0;
-  const only = process.argv[2];
-  for (const t of tests) {
-    if (only && !t.name.includes(only)) continue;
-    try {
-      await t.fn();
-      passed++;
-    } catch (e) {
-      failed++;
-      console.log('FAIL ' + t.name + '\n    ' + String(e && e.stack ? e.stack : e).split('\n').slice(0, 6).join('\n    '));
-    }
-  }
-  console.log(passed + ' passed, ' + failed + ' failed');
-  process.exitCode = failed === 0 ? 0 : 1;
-})();
+run();
