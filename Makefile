@@ -4,7 +4,7 @@ CXX      ?= g++
 CXXFLAGS ?= -O2 -g
 WFP_VERSION := 0.1.0
 CXXFLAGS += -DWFP_VERSION='"$(WFP_VERSION)"' -std=c++20 -Wall -Wextra -Werror=return-type -pthread -I. -Ibuild/duk
-LDLIBS   := -levent_core -levent_extra -lseccomp -lsqlite3 -lhttp_parser -lbsd -lidn2 -lcrypto -lrt -pthread
+LDLIBS   := -levent_core -levent_extra -lseccomp -lsqlite3 -levent_openssl -lhttp_parser -lbsd -lidn2 -lssl -lcrypto -lrt -pthread
 BUILD    := build
 PREFIX   ?= /usr/local
 DEPS_PKGS := duktape-dev libevent-dev libseccomp-dev libsqlite3-dev libboost-dev \
@@ -18,6 +18,7 @@ SUP_SRCS     := $(filter-out supervisor/wfpd_main.cc supervisor/wfpctl%.cc,$(wil
 CTL_SRCS     := $(wildcard supervisor/wfpctl*.cc) supervisor/names.cc ipc/log.cc
 UNIT_SRCS    := $(wildcard tests/unit/*.cc)
 INTEG_SRCS   := $(wildcard tests/integration/*.cc)
+SUPPORT_SRCS := $(wildcard tests/support/*.cc)
 
 obj = $(patsubst %.cc,$(BUILD)/%.o,$(1))
 CORE_OBJS := $(call obj,$(IPC_SRCS) $(SANDBOX_SRCS) $(SUP_SRCS)) $(BUILD)/duktape.o $(BUILD)/embedded.o
@@ -88,9 +89,9 @@ $(BUILD)/wfpd: $(CORE_OBJS) $(BUILD)/supervisor/wfpd_main.o
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 $(BUILD)/wfpctl: $(call obj,$(CTL_SRCS))
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
-$(BUILD)/unit_tests: $(CORE_OBJS) $(call obj,$(UNIT_SRCS))
+$(BUILD)/unit_tests: $(CORE_OBJS) $(call obj,$(UNIT_SRCS) $(SUPPORT_SRCS))
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS) -lgtest -lgtest_main
-$(BUILD)/integration_tests: $(call obj,$(INTEG_SRCS)) $(BUILD)/supervisor/names.o $(BUILD)/ipc/log.o
+$(BUILD)/integration_tests: $(call obj,$(INTEG_SRCS) $(SUPPORT_SRCS)) $(BUILD)/supervisor/names.o $(BUILD)/ipc/log.o
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS) -lgtest -lgtest_main
 
 # --- conformance: WPT data and Promises/A+ run inside the engine ------------
