@@ -46,6 +46,7 @@ constexpr size_t kMaxJsonDepth = 64;
 constexpr size_t kMaxBindings = 128;          // DESIGN.md: vars + secrets 128
 constexpr size_t kMaxBindingText = 5 * 1024;  // 5 KiB each
 constexpr size_t kMaxBindingName = 128;
+constexpr size_t kMaxOutboundParams = 32;  // parameter names of an outbound worker
 constexpr size_t kMaxTags = 8;
 constexpr int64_t kMaxCpuMs = 300000;
 constexpr int64_t kMaxSubrequests = 10000;
@@ -326,6 +327,14 @@ ojson bindings_json(const std::vector<Binding>& bindings) {
       j["service"] = b.target_name;
     } else if (b.type == "dispatch_namespace") {
       j["namespace"] = b.target_name;
+      if (!b.outbound_name.empty()) {
+        ojson params = ojson::array();
+        for (auto& p : b.outbound_params) params.push_back(ojson{{"name", p}});
+        ojson outbound = ojson::object();
+        outbound["worker"] = ojson{{"service", b.outbound_name}};
+        outbound["params"] = std::move(params);
+        j["outbound"] = std::move(outbound);
+      }
     }
     arr.push_back(std::move(j));
   }
@@ -516,6 +525,48 @@ bool valid_js_identifier(std::string_view s) {
   return true;
 }
 
+// Cloudflare's outbound of a dispatch_namespace binding:
+//   {"worker": {"service": NAME, "environment"?: E}, "params"?: [{"name": P}, ...]}
+// `where` names the binding. The store checks the same again; here each
+// malformed part gets a message that says which one it is.
+void read_outbound(const json& ot, Binding& b, const std::string& where,
+                   std::vector<std::string>& messages) {
+  const char* shape = "{\"worker\": {\"service\": NAME}, \"params\": [{\"name\": P}, ...]}";
+  if (!ot.is_object()) invalid(where + "\"outbound\" must be an object " + shape);
+  auto wt = ot.find("worker");
+  if (wt == ot.end() || wt->is_null())
+    invalid(where + "outbound: \"worker\" is required: " + shape);
+  if (!wt->is_object())
+    invalid(where + "outbound: \"worker\" must be an object {\"service\": NAME}");
+  b.outbound_name = req_string(*wt, "service", where + "outbound.worker: ");
+  if (!valid_name(b.outbound_name))
+    invalid(where + "outbound.worker: " + invalid_name_message("worker", b.outbound_name));
+  // wrangler sends the outbound worker's environment when its config names
+  // one; wfp has no environments, so the worker is the one of that name.
+  if (auto env = opt_string(*wt, "environment", where + "outbound.worker: "))
+    messages.push_back("binding \"" + b.name + "\": outbound environment \"" + shown(*env) +
+                       "\" was ignored: wfp has no environments");
+
+  auto pt = ot.find("params");
+  if (pt == ot.end() || pt->is_null()) return;
+  if (!pt->is_array()) invalid(where + "outbound: \"params\" must be an array of {\"name\": P}");
+  if (pt->size() > kMaxOutboundParams)
+    invalid(where + "outbound: " + std::to_string(pt->size()) + " params; the limit is " +
+            std::to_string(kMaxOutboundParams));
+  for (size_t i = 0; i < pt->size(); i++) {
+    const json& pj = (*pt)[i];
+    std::string pwhere = where + "outbound.params[" + std::to_string(i) + "]: ";
+    if (!pj.is_object()) invalid(pwhere + "must be an object {\"name\": P}");
+    std::string p = req_string(pj, "name", pwhere);
+    if (!valid_js_identifier(p))
+      invalid(pwhere + "name \"" + shown(p) +
+              "\" is not a JavaScript identifier ([A-Za-z_$][A-Za-z0-9_$]*, at most 128)");
+    if (std::find(b.outbound_params.begin(), b.outbound_params.end(), p) != b.outbound_params.end())
+      invalid(where + "outbound parameter \"" + p + "\" is given twice");
+    b.outbound_params.push_back(std::move(p));
+  }
+}
+
 struct Meta {
   std::vector<std::string> tags;
   std::vector<Binding> bindings;
@@ -569,7 +620,7 @@ Meta read_meta(const json& md, bool platform, std::vector<std::string>& messages
         if (!valid_name(b.target_name))
           invalid(where + invalid_name_message("namespace", b.target_name));
         if (auto ot = bj.find("outbound"); ot != bj.end() && !ot->is_null())
-          invalid(where + "outbound workers are not supported yet");
+          read_outbound(*ot, b, where, messages);
       } else {
         invalid(where + "binding type \"" + shown(b.type) +
                 "\" is not supported (plain_text, secret_text, json, service" +

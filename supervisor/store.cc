@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 #include <ctime>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "ipc/log.h"
@@ -17,7 +18,7 @@
 #include "supervisor/routes.h"
 
 // schema/*.sql, embedded by tools/embedded.S, each NUL-terminated.
-extern "C" const char wfp_schema_sql[], wfp_schema_002_sql[];
+extern "C" const char wfp_schema_sql[], wfp_schema_002_sql[], wfp_schema_003_sql[];
 
 namespace wfp {
 namespace {
@@ -28,6 +29,7 @@ namespace {
 const char* const kMigrations[] = {
     wfp_schema_sql,      // schema/001_init.sql
     wfp_schema_002_sql,  // schema/002_lowering.sql
+    wfp_schema_003_sql,  // schema/003_outbound.sql
 };
 constexpr int kSchemaVersion = sizeof kMigrations / sizeof kMigrations[0];
 
@@ -36,6 +38,7 @@ constexpr size_t kMaxTextBindings = 128;
 constexpr size_t kMaxBindingText = 5 * 1024;
 constexpr size_t kMaxBindings = 256;  // text ones plus service/namespace ones
 constexpr size_t kMaxTags = 8;
+constexpr size_t kMaxOutboundParams = 32;  // names an outbound worker takes from get()
 constexpr size_t kMaxTagFilters = 16;
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
@@ -257,6 +260,36 @@ bool valid_binding_name(std::string_view n) {
   return true;
 }
 
+// The outbound worker of a dispatch_namespace binding, if it names one. The
+// parameter names become env.NAME in that worker, so they are identifiers,
+// like binding names; a repeated one would make one value hide the other.
+StoreResult check_outbound(const Binding& b) {
+  if (b.outbound_name.empty()) {
+    if (!b.outbound_params.empty())
+      return fail(StoreStatus::invalid,
+                  quoted("binding", b.name) + ": outbound parameters need an outbound worker");
+    return {};
+  }
+  if (!valid_name(b.outbound_name))
+    return fail(StoreStatus::invalid, invalid_name_message("outbound worker", b.outbound_name) +
+                                          " (binding " + shown(b.name) + ")");
+  if (b.outbound_params.size() > kMaxOutboundParams)
+    return fail(StoreStatus::invalid, quoted("binding", b.name) + ": " +
+                                          std::to_string(b.outbound_params.size()) +
+                                          " outbound parameters, more than the 32 allowed");
+  std::set<std::string_view> seen;
+  for (const std::string& p : b.outbound_params) {
+    if (!valid_binding_name(p))
+      return fail(StoreStatus::invalid,
+                  quoted("binding", b.name) + ": " + quoted("outbound parameter", p) +
+                      " is invalid: parameter names are JavaScript identifiers");
+    if (!seen.insert(p).second)
+      return fail(StoreStatus::invalid, quoted("binding", b.name) + ": " +
+                                            quoted("outbound parameter", p) + " is given twice");
+  }
+  return {};
+}
+
 // Checks the shape of a script's or worker's bindings; targets are
 // resolved later, inside the transaction.
 StoreResult check_bindings(const std::vector<Binding>& bindings, bool platform) {
@@ -277,6 +310,10 @@ StoreResult check_bindings(const std::vector<Binding>& bindings, bool platform) 
       return fail(StoreStatus::invalid, quoted("binding", b.name) + ": its value is " +
                                             std::to_string(b.text.size()) +
                                             " bytes, more than the 5120 allowed");
+    if (b.type != "dispatch_namespace" && (!b.outbound_name.empty() || !b.outbound_params.empty()))
+      return fail(
+          StoreStatus::invalid,
+          quoted("binding", b.name) + ": only dispatch_namespace bindings have an outbound worker");
     if (text_binding(b.type)) {
       text_count++;
     } else if (b.type == "service") {
@@ -291,6 +328,7 @@ StoreResult check_bindings(const std::vector<Binding>& bindings, bool platform) 
       if (!valid_name(b.target_name))
         return fail(StoreStatus::invalid, invalid_name_message("namespace", b.target_name) +
                                               " (binding " + shown(b.name) + ")");
+      if (auto r = check_outbound(b); !r.ok()) return r;
     } else {
       return fail(StoreStatus::invalid, quoted("binding", b.name) + " has unknown type \"" +
                                             shown(b.type) +
@@ -331,11 +369,13 @@ std::optional<int64_t> worker_id_of(sqlite3* db, std::string_view name) {
   return st.i64(0);
 }
 
-// Fills target_id of service and dispatch_namespace bindings. `self` is the
-// worker being deployed: a worker may bind itself, resolved after insert.
+// Fills target_id of service and dispatch_namespace bindings, and
+// outbound_id of the latter. `self` is the worker being deployed: a worker
+// may bind itself (or be its own outbound worker), resolved after insert.
 StoreResult resolve_targets(sqlite3* db, std::vector<Binding>& bindings, std::string_view self_name,
                             int64_t self_id) {
   for (Binding& b : bindings) {
+    b.outbound_id = 0;
     if (b.type == "service") {
       if (!self_name.empty() && b.target_name == self_name) {
         b.target_id = self_id;
@@ -352,6 +392,16 @@ StoreResult resolve_targets(sqlite3* db, std::vector<Binding>& bindings, std::st
         return fail(StoreStatus::not_found, quoted("namespace", b.target_name) +
                                                 " not found (binding " + shown(b.name) + ")");
       b.target_id = *id;
+      if (b.outbound_name.empty()) continue;
+      if (!self_name.empty() && b.outbound_name == self_name) {
+        b.outbound_id = self_id;
+        continue;
+      }
+      auto out = worker_id_of(db, b.outbound_name);
+      if (!out)
+        return fail(StoreStatus::not_found, quoted("outbound worker", b.outbound_name) +
+                                                " not found (binding " + shown(b.name) + ")");
+      b.outbound_id = *out;
     } else {
       b.target_id = 0;
     }
@@ -359,16 +409,37 @@ StoreResult resolve_targets(sqlite3* db, std::vector<Binding>& bindings, std::st
   return {};
 }
 
+// outbound_params: the names as a JSON array, '' for none (never "[]", so
+// a binding without an outbound worker keeps the column's default).
+std::string encode_params(const std::vector<std::string>& params) {
+  return params.empty() ? std::string() : nlohmann::json(params).dump();
+}
+
+bool decode_params(std::string_view text, std::vector<std::string>& out) {
+  out.clear();
+  if (text.empty()) return true;
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_array()) return false;
+  for (const auto& p : j) {
+    if (!p.is_string()) return false;
+    out.push_back(p.get<std::string>());
+  }
+  return true;
+}
+
 std::vector<Binding> read_bindings(sqlite3* db, bool platform, int64_t owner_id) {
   Stmt st(db, platform ? "SELECT b.type, b.name, b.text,"
                          "       coalesce(b.target_worker_id, b.target_namespace_id, 0),"
-                         "       coalesce(w.name, n.name, '')"
+                         "       coalesce(w.name, n.name, ''),"
+                         "       coalesce(b.outbound_worker_id, 0), coalesce(o.name, ''),"
+                         "       b.outbound_params"
                          "  FROM worker_bindings b"
                          "  LEFT JOIN workers w ON w.id = b.target_worker_id"
                          "  LEFT JOIN namespaces n ON n.id = b.target_namespace_id"
+                         "  LEFT JOIN workers o ON o.id = b.outbound_worker_id"
                          " WHERE b.worker_id = ? ORDER BY b.position"
                        : "SELECT b.type, b.name, b.text, coalesce(b.target_worker_id, 0),"
-                         "       coalesce(w.name, '')"
+                         "       coalesce(w.name, ''), 0, '', ''"
                          "  FROM script_bindings b"
                          "  LEFT JOIN workers w ON w.id = b.target_worker_id"
                          " WHERE b.script_id = ? ORDER BY b.position");
@@ -381,6 +452,12 @@ std::vector<Binding> read_bindings(sqlite3* db, bool platform, int64_t owner_id)
     b.text = st.text(2);
     b.target_id = st.i64(3);
     b.target_name = st.text(4);
+    b.outbound_id = st.i64(5);
+    b.outbound_name = st.text(6);
+    // Only a hand-edited database gets here: the store writes what it checked.
+    if (!decode_params(st.view(7), b.outbound_params))
+      throw StoreError("store: worker id " + std::to_string(owner_id) + ", binding " +
+                       shown(b.name) + ": outbound_params is not a JSON array of names");
     out.push_back(std::move(b));
   }
   return out;
@@ -903,8 +980,10 @@ StoreResult Store::put_worker(Worker& worker) {
       created_on = up.text(1);
       up.run();
     }
-    for (Binding& b : bindings)
+    for (Binding& b : bindings) {
       if (b.type == "service" && b.target_name == worker.name) b.target_id = id;
+      if (b.type == "dispatch_namespace" && b.outbound_name == worker.name) b.outbound_id = id;
+    }
     {
       Stmt del(db_, "DELETE FROM worker_bindings WHERE worker_id = ?");
       del.binds(id).run();
@@ -912,14 +991,17 @@ StoreResult Store::put_worker(Worker& worker) {
     {
       Stmt ins(db_,
                "INSERT INTO worker_bindings (worker_id, position, type, name, text,"
-               "                             target_worker_id, target_namespace_id)"
-               " VALUES (?, ?, ?, ?, ?, ?, ?)");
+               "                             target_worker_id, target_namespace_id,"
+               "                             outbound_worker_id, outbound_params)"
+               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
       int64_t pos = 0;
       for (const Binding& b : bindings) {
         ins.reset();
         ins.binds(id, pos++, b.type, b.name, b.text);
         ins.bind_id_or_null(6, b.type == "service" ? b.target_id : 0);
         ins.bind_id_or_null(7, b.type == "dispatch_namespace" ? b.target_id : 0);
+        ins.bind_id_or_null(8, b.outbound_id);
+        ins.bind(9, encode_params(b.outbound_params));
         ins.run();
       }
     }
@@ -972,15 +1054,19 @@ StoreResult Store::delete_worker(const std::string& name) {
                     quoted("worker", name) + " is still used by " + quoted("route", r.text(0)));
     }
     {
-      Stmt w(
-          db_,
-          "SELECT w.name, b.name FROM worker_bindings b JOIN workers w ON w.id = b.worker_id"
-          " WHERE b.target_worker_id = ?1 AND b.worker_id != ?1 ORDER BY w.name, b.name LIMIT 1");
+      // A service target or an outbound worker: deleting either would
+      // break every request through that binding.
+      Stmt w(db_,
+             "SELECT w.name, b.name, coalesce(b.target_worker_id, 0) != ?1"
+             "  FROM worker_bindings b JOIN workers w ON w.id = b.worker_id"
+             " WHERE (b.target_worker_id = ?1 OR b.outbound_worker_id = ?1) AND b.worker_id != ?1"
+             " ORDER BY w.name, b.name LIMIT 1");
       w.binds(*id);
       if (w.step())
-        return fail(StoreStatus::in_use, quoted("worker", name) + " is still used by " +
-                                             quoted("worker", w.text(0)) + " (binding " +
-                                             w.text(1) + ")");
+        return fail(StoreStatus::in_use,
+                    quoted("worker", name) + " is still used by " + quoted("worker", w.text(0)) +
+                        (w.i64(2) ? " (outbound worker of binding " : " (binding ") + w.text(1) +
+                        ")");
     }
     {
       Stmt s(db_,

@@ -47,6 +47,12 @@ struct Binding {
   std::string text;
   int64_t target_id = 0;
   std::string target_name;
+  // dispatch_namespace only: the outbound worker that every fetch() of the
+  // user workers reached through this binding goes to first (0 = none),
+  // and the names of the parameters it takes from get(…, {outbound}).
+  int64_t outbound_id = 0;
+  std::string outbound_name;
+  std::vector<std::string> outbound_params;
 };
 
 // What the sandbox needs to run a script, and what the API shows of it.

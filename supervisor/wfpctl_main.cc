@@ -533,6 +533,19 @@ void cmd_script_list(Ctx& c) {
   if (one_page && !next.empty()) printf("(more: --cursor %s)\n", printable(next).c_str());
 }
 
+// ", outbound worker W (params P1, P2)" for a dispatch_namespace binding
+// with an outbound worker, "" without one.
+std::string outbound_text(const ojson& b) {
+  if (!b.contains("outbound") || !b["outbound"].is_object()) return "";
+  const ojson& o = b["outbound"];
+  std::string text =
+      ", outbound worker " + (o.contains("worker") ? field(o["worker"], "service") : "-");
+  std::string params;
+  if (o.contains("params") && o["params"].is_array())
+    for (auto& p : o["params"]) params += (params.empty() ? "" : ", ") + field(p, "name");
+  return text + (params.empty() ? "" : " (params " + params + ")");
+}
+
 void print_bindings(const ojson& obj) {
   if (!obj.is_object() || !obj.contains("bindings")) return;
   for (auto& b : obj["bindings"]) {
@@ -542,7 +555,7 @@ void print_bindings(const ojson& obj) {
     else if (type == "service")
       line += " -> " + field(b, "service");
     else if (type == "dispatch_namespace")
-      line += " -> namespace " + field(b, "namespace");
+      line += " -> namespace " + field(b, "namespace") + outbound_text(b);
     printf("binding: %s\n", line.c_str());
   }
 }
@@ -666,7 +679,9 @@ ojson dispatch_binding(const Ctx& c, const std::string& spec) {
       ojson params = ojson::array();
       std::stringstream ps(v);
       for (std::string p; std::getline(ps, p, ':');) {
-        need_binding_name(c, p, "dispatch-namespace");
+        if (!js_identifier(p))
+          usage_error(c.cmd, "--dispatch-namespace: outbound parameter \"" + printable(p) +
+                                 "\" is not a JavaScript identifier ([A-Za-z_$][A-Za-z0-9_$]*)");
         params.push_back({{"name", p}});
       }
       outbound["params"] = params;

@@ -12,7 +12,7 @@
 #include <fstream>
 #include <set>
 
-extern "C" const char wfp_schema_sql[];
+extern "C" const char wfp_schema_sql[], wfp_schema_002_sql[];
 
 using namespace wfp;
 
@@ -91,6 +91,15 @@ Binding dispatch_binding(const std::string& name, const std::string& ns) {
   return b;
 }
 
+// A dispatch_namespace binding whose user workers' fetches go to `outbound`.
+Binding outbound_binding(const std::string& name, const std::string& ns,
+                         const std::string& outbound, std::vector<std::string> params = {}) {
+  Binding b = dispatch_binding(name, ns);
+  b.outbound_name = outbound;
+  b.outbound_params = std::move(params);
+  return b;
+}
+
 Binding service_binding(const std::string& name, const std::string& worker) {
   Binding b;
   b.type = "service";
@@ -133,9 +142,9 @@ class StoreTest : public ::testing::Test {
 // --- opening and migrating ---------------------------------------------------
 
 TEST_F(StoreTest, MigratesANewDatabaseToTheCurrentSchemaVersion) {
-  EXPECT_EQ(store->schema_version(), 2);
+  EXPECT_EQ(store->schema_version(), 3);
   RawDb raw(path);
-  EXPECT_EQ(raw.scalar("PRAGMA user_version"), "2");
+  EXPECT_EQ(raw.scalar("PRAGMA user_version"), "3");
 }
 
 TEST_F(StoreTest, MigratesAVersionOneDatabaseKeepingItsScripts) {
@@ -153,13 +162,64 @@ TEST_F(StoreTest, MigratesAVersionOneDatabaseKeepingItsScripts) {
              " 'e', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'src', x'' FROM namespaces");
   }
   reopen();
-  EXPECT_EQ(store->schema_version(), 2);
+  EXPECT_EQ(store->schema_version(), 3);
   auto ns = store->get_namespace("old");
   ASSERT_TRUE(ns);
   auto s = store->get_script(ns->id, "kept");
   ASSERT_TRUE(s);
   EXPECT_EQ(s->code.source, "src");
   EXPECT_EQ(s->code.lowered, "");
+}
+
+TEST_F(StoreTest, MigratesAVersionTwoDatabaseKeepingItsWorkersAndBindings) {
+  // A store made by schema 002: a dispatcher bound to a namespace and to a
+  // service worker, from before outbound workers existed.
+  store.reset();
+  unlink(path.c_str());
+  {
+    RawDb raw(path);
+    raw.exec(wfp_schema_sql);
+    raw.exec(wfp_schema_002_sql);
+    raw.exec("PRAGMA user_version = 2");
+    raw.exec(
+        "INSERT INTO namespaces (name, trusted, created_on, modified_on)"
+        " VALUES ('users', 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')");
+    raw.exec(
+        "INSERT INTO workers (name, format, etag, created_on, modified_on, source, lowered)"
+        " VALUES ('auth', 'commonjs', 'e1', '2026-01-01T00:00:00Z',"
+        "         '2026-01-01T00:00:00Z', 'auth src', 'auth es5'),"
+        "        ('front', 'commonjs', 'e2', '2026-01-01T00:00:00Z',"
+        "         '2026-01-01T00:00:00Z', 'front src', '')");
+    raw.exec(
+        "INSERT INTO worker_bindings (worker_id, position, type, name, target_namespace_id)"
+        " SELECT w.id, 0, 'dispatch_namespace', 'DISPATCHER', n.id"
+        "   FROM workers w, namespaces n WHERE w.name = 'front'");
+    raw.exec(
+        "INSERT INTO worker_bindings (worker_id, position, type, name, target_worker_id)"
+        " SELECT f.id, 1, 'service', 'AUTH', a.id"
+        "   FROM workers f, workers a WHERE f.name = 'front' AND a.name = 'auth'");
+  }
+  reopen();
+  EXPECT_EQ(store->schema_version(), 3);
+  auto front = store->get_worker("front");
+  ASSERT_TRUE(front);
+  EXPECT_EQ(front->code.source, "front src");
+  EXPECT_EQ(front->etag, "e2");
+  ASSERT_EQ(front->bindings.size(), 2u);
+  EXPECT_EQ(front->bindings[0].type, "dispatch_namespace");
+  EXPECT_EQ(front->bindings[0].target_name, "users");
+  EXPECT_EQ(front->bindings[0].outbound_id, 0);
+  EXPECT_EQ(front->bindings[0].outbound_name, "");
+  EXPECT_TRUE(front->bindings[0].outbound_params.empty());
+  EXPECT_EQ(front->bindings[1].target_name, "auth");
+  auto auth = store->get_worker("auth");
+  ASSERT_TRUE(auth);
+  EXPECT_EQ(auth->code.lowered, "auth es5");
+  // And the migrated table takes an outbound worker at once.
+  Worker again = make_worker("front", {outbound_binding("DISPATCHER", "users", "auth", {"USER"})});
+  StoreResult r = store->put_worker(again);
+  ASSERT_TRUE(r.ok()) << r.message;
+  EXPECT_EQ(store->get_worker("front")->bindings[0].outbound_name, "auth");
 }
 
 TEST_F(StoreTest, KeepsTheLoweredSourceAndItsLineMap) {
@@ -199,7 +259,7 @@ TEST_F(StoreTest, KeepsEverythingAcrossAReopen) {
   ASSERT_TRUE(store->put_worker(w).ok());
   ASSERT_TRUE(store->add_route("*.example.com/*", "dispatcher").ok());
   reopen();
-  EXPECT_EQ(store->schema_version(), 2);
+  EXPECT_EQ(store->schema_version(), 3);
   auto ns = store->get_namespace("prod");
   ASSERT_TRUE(ns);
   EXPECT_TRUE(ns->trusted);
@@ -785,6 +845,118 @@ TEST_F(StoreTest, AWorkerMayBindItself) {
   EXPECT_TRUE(store->delete_worker("loop").ok());
 }
 
+TEST_F(StoreTest, ADispatchBindingKeepsItsOutboundWorkerAndParams) {
+  ASSERT_TRUE(store->create_namespace("users", false).ok());
+  Worker out = make_worker("egress");
+  ASSERT_TRUE(store->put_worker(out).ok());
+  Worker w = make_worker("front", {outbound_binding("DISPATCHER", "users", "egress",
+                                                    {"customer", "PLAN", "$trace_id"}),
+                                   dispatch_binding("PLAIN", "users")});
+  StoreResult r = store->put_worker(w);
+  ASSERT_TRUE(r.ok()) << r.message;
+  EXPECT_EQ(w.bindings[0].outbound_id, out.id);
+  EXPECT_EQ(w.bindings[1].outbound_id, 0);
+
+  reopen();
+  auto got = store->get_worker("front");
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->bindings.size(), 2u);
+  const Binding& b = got->bindings[0];
+  EXPECT_EQ(b.target_name, "users");
+  EXPECT_EQ(b.outbound_id, out.id);
+  EXPECT_EQ(b.outbound_name, "egress");
+  EXPECT_EQ(b.outbound_params, (std::vector<std::string>{"customer", "PLAN", "$trace_id"}));
+  EXPECT_EQ(got->bindings[1].outbound_id, 0);
+  EXPECT_EQ(got->bindings[1].outbound_name, "");
+  EXPECT_TRUE(got->bindings[1].outbound_params.empty());
+  // Stored as a JSON array, and '' for a binding without an outbound worker.
+  RawDb raw(path);
+  EXPECT_EQ(raw.scalar("SELECT outbound_params FROM worker_bindings WHERE name = 'DISPATCHER'"),
+            R"(["customer","PLAN","$trace_id"])");
+  EXPECT_EQ(raw.scalar("SELECT quote(outbound_params) || quote(outbound_worker_id)"
+                       "  FROM worker_bindings WHERE name = 'PLAIN'"),
+            "''NULL");
+
+  // An outbound worker without params is fine too; a redeploy replaces it.
+  Worker again = make_worker("front", {outbound_binding("DISPATCHER", "users", "egress")});
+  ASSERT_TRUE(store->put_worker(again).ok());
+  got = store->get_worker("front");
+  EXPECT_EQ(got->bindings[0].outbound_name, "egress");
+  EXPECT_TRUE(got->bindings[0].outbound_params.empty());
+}
+
+TEST_F(StoreTest, AWorkerMayBeItsOwnOutboundWorker) {
+  ASSERT_TRUE(store->create_namespace("users", false).ok());
+  Worker w = make_worker("front", {outbound_binding("DISPATCHER", "users", "front", {"P"})});
+  StoreResult r = store->put_worker(w);
+  ASSERT_TRUE(r.ok()) << r.message;
+  EXPECT_EQ(w.bindings[0].outbound_id, w.id);
+  EXPECT_EQ(store->get_worker("front")->bindings[0].outbound_name, "front");
+  EXPECT_TRUE(store->delete_worker("front").ok());
+}
+
+TEST_F(StoreTest, AMissingOutboundWorkerIsRefused) {
+  ASSERT_TRUE(store->create_namespace("users", false).ok());
+  Worker w = make_worker("front", {outbound_binding("DISPATCHER", "users", "egress", {"P"})});
+  StoreResult r = store->put_worker(w);
+  EXPECT_EQ(r.status, StoreStatus::not_found);
+  EXPECT_EQ(r.message, "outbound worker \"egress\" not found (binding DISPATCHER)");
+  EXPECT_FALSE(store->get_worker("front"));
+
+  // A failed redeploy keeps the binding as it was.
+  Worker plain = make_worker("front", {dispatch_binding("DISPATCHER", "users")});
+  ASSERT_TRUE(store->put_worker(plain).ok());
+  EXPECT_EQ(store->put_worker(w).status, StoreStatus::not_found);
+  auto got = store->get_worker("front");
+  EXPECT_EQ(got->etag, plain.etag);
+  EXPECT_EQ(got->bindings[0].outbound_name, "");
+}
+
+TEST_F(StoreTest, OutboundWorkersAndParamsAreChecked) {
+  ASSERT_TRUE(store->create_namespace("users", false).ok());
+  Worker egress = make_worker("egress");
+  ASSERT_TRUE(store->put_worker(egress).ok());
+  auto refused = [&](Binding b) {
+    Worker w = make_worker("front", {std::move(b)});
+    StoreResult r = store->put_worker(w);
+    EXPECT_EQ(r.status, StoreStatus::invalid) << r.message;
+    return r.message;
+  };
+  EXPECT_EQ(refused(outbound_binding("D", "users", "egress", {"ok", "1st"})),
+            "binding \"D\": outbound parameter \"1st\" is invalid: parameter names are "
+            "JavaScript identifiers");
+  for (std::string bad :
+       std::vector<std::string>{"", "a-b", "a b", "x.y", "\xc3\xa9", std::string(256, 'a')})
+    EXPECT_NE(refused(outbound_binding("D", "users", "egress", {bad})).find("outbound parameter"),
+              std::string::npos)
+        << bad;
+  EXPECT_EQ(refused(outbound_binding("D", "users", "egress", {"A", "B", "A"})),
+            "binding \"D\": outbound parameter \"A\" is given twice");
+  std::vector<std::string> many;
+  for (int i = 0; i < 33; i++) many.push_back("p" + std::to_string(i));
+  EXPECT_EQ(refused(outbound_binding("D", "users", "egress", many)),
+            "binding \"D\": 33 outbound parameters, more than the 32 allowed");
+  many.pop_back();
+  Worker ok = make_worker("front", {outbound_binding("D", "users", "egress", many)});
+  StoreResult r = store->put_worker(ok);
+  EXPECT_TRUE(r.ok()) << r.message;
+
+  EXPECT_EQ(refused(outbound_binding("D", "users", "Egress")),
+            "outbound worker name \"Egress\" is invalid: names match [a-z0-9][a-z0-9_-]{0,62} "
+            "(binding D)");
+  EXPECT_EQ(refused(outbound_binding("D", "users", "", {"P"})),
+            "binding \"D\": outbound parameters need an outbound worker");
+  Binding service = service_binding("S", "egress");
+  service.outbound_name = "egress";
+  EXPECT_EQ(refused(service),
+            "binding \"S\": only dispatch_namespace bindings have an outbound worker");
+  Binding text = var("V", "x");
+  text.outbound_params = {"P"};
+  EXPECT_EQ(refused(text),
+            "binding \"V\": only dispatch_namespace bindings have an outbound worker");
+  EXPECT_EQ(store->get_worker("front")->bindings[0].outbound_params.size(), 32u);
+}
+
 TEST_F(StoreTest, ListsWorkersWithTheirCodeInNameOrder) {
   Worker b = make_worker("b"), a = make_worker("a", {service_binding("B", "b")});
   ASSERT_TRUE(store->put_worker(b).ok());
@@ -829,6 +1001,27 @@ TEST_F(StoreTest, AWorkerInUseCannotBeDeleted) {
   r = store->delete_worker("auth");
   EXPECT_EQ(r.status, StoreStatus::not_found);
   EXPECT_EQ(r.message, "worker \"auth\" not found");
+}
+
+TEST_F(StoreTest, AnOutboundWorkerInUseCannotBeDeleted) {
+  ASSERT_TRUE(store->create_namespace("users", false).ok());
+  Worker egress = make_worker("egress"),
+         front = make_worker("front", {outbound_binding("DISPATCHER", "users", "egress", {"P"})});
+  ASSERT_TRUE(store->put_worker(egress).ok());
+  ASSERT_TRUE(store->put_worker(front).ok());
+
+  StoreResult r = store->delete_worker("egress");
+  EXPECT_EQ(r.status, StoreStatus::in_use);
+  EXPECT_EQ(r.message,
+            "worker \"egress\" is still used by worker \"front\" (outbound worker of binding "
+            "DISPATCHER)");
+  ASSERT_TRUE(store->get_worker("egress"));
+
+  // Once the dispatcher is redeployed without it, it may go.
+  Worker plain = make_worker("front", {dispatch_binding("DISPATCHER", "users")});
+  ASSERT_TRUE(store->put_worker(plain).ok());
+  EXPECT_TRUE(store->delete_worker("egress").ok());
+  EXPECT_FALSE(store->get_worker("egress"));
 }
 
 // --- routes ------------------------------------------------------------------
