@@ -216,13 +216,19 @@ TEST_F(ModernJs, ASlowDeployDoesNotHoldUpAnotherOne) {
     big_done = true;
   });
   // Once a compiler is busy with the big one, deploy a small ES5 script.
-  ASSERT_TRUE(eventually([&] {
+  bool seen = eventually([&] {
+    if (big_done) return true;
     auto st = nlohmann::json::parse(d->ctl({"--json", "status"}).out, nullptr, false);
     if (st.is_discarded()) return false;
     for (auto& c : st["children"])
       if (c.value("compiling", "") == "apps/big.js") return true;
     return false;
-  }));
+  }, 30000);
+  if (!seen || big_done) {
+    slow.join();  // never leave the thread running past a failed assertion
+    FAIL() << "the big deploy was never seen compiling: " << big_result.status << " " << big_result.out
+           << big_result.err;
+  }
   CmdResult small = d->ctl({"script", "deploy", "apps", "small",
                             d->write_file("small.js", "module.exports={fetch:function(){return new Response('s')}}")});
   bool small_finished_first = !big_done;
