@@ -20,6 +20,7 @@ const char* error_text(ErrorCode code) {
     case ErrorCode::no_handler: return "No fetch handler is registered.";
     case ErrorCode::bad_response: return "Handler did not return a Response.";
     case ErrorCode::invocation_limit: return "Too many worker invocations.";
+    case ErrorCode::fetch_failed: return "fetch failed";
   }
   return "unknown error";
 }

@@ -23,6 +23,7 @@ enum class ErrorCode : uint16_t {
   no_handler = 12,       // the script registered no fetch handler
   bad_response = 13,     // the handler did not produce a Response
   invocation_limit = 14, // Too many worker invocations.
+  fetch_failed = 15,     // a fetch() failed (network, TLS, destination refused)
 };
 
 // One-line text of a code; for codes a worker sees, the exact Workers string.

@@ -26,6 +26,9 @@ const MsgRule kRules[] = {
     {MsgType::compile, "compile", S, 24 * MiB},
     {MsgType::compile_result, "compile_result", C, 80 * MiB},
     {MsgType::shutdown, "shutdown", S, 0},
+    {MsgType::fetch, "fetch", D | B, 80 * MiB},
+    {MsgType::body_read, "body_read", D | B, 1 * KiB},
+    {MsgType::body_data, "body_data", S, 80 * MiB},
 };
 }  // namespace
 

@@ -27,10 +27,12 @@ enum class MsgType : uint16_t {
   load_result = 3,
   // supervisor → runner, request_id = the supervisor's id. u64 slot,
   // str method, str url, pairs headers, str body, str args_json,
-  // i64 cpu_ms, i64 subrequests, u32 depth
+  // i64 cpu_ms, i64 subrequests, u32 depth, str env_json (values added to
+  // env for this call only: an outbound worker's parameters; "" = none)
   request = 4,
   // runner → supervisor. u32 status, str status_text, pairs headers, str body,
-  // u8 open (the request stays open after its answer: waitUntil work)
+  // u64 body_handle (≠ 0: the body is one the supervisor holds, `body` is
+  // empty), u8 open (the request stays open after its answer: waitUntil work)
   response = 5,
   // runner → supervisor. u32 ErrorCode, str message, str stack, u8 open
   request_failed = 6,
@@ -38,11 +40,15 @@ enum class MsgType : uint16_t {
   // dispatch (script named) or a service-binding call (script empty).
   // u64 parent request id, str binding, str script, str args_json,
   // str method, str url, pairs headers, str body, i64 cpu_ms, i64 subrequests
-  // (the call's own limits, 0 = none)
+  // (the call's own limits, 0 = none), u64 body_handle, str outbound_json
+  // (a dispatch's get(…, {outbound}) values)
   subrequest = 7,
-  // supervisor → runner, request_id = the sub id. A response without `open`.
+  // supervisor → runner, request_id = the sub id (of a subrequest or a
+  // fetch). u32 status, str status_text, pairs headers, str body,
+  // u64 body_handle (≠ 0: held by the supervisor, read with body_read),
+  // u64 body_size, str url (final, after redirects), u8 redirected
   subresponse = 8,
-  // supervisor → dispatcher, request_id = the sub id. u32 ErrorCode, str message
+  // supervisor → runner, request_id = the sub id. u32 ErrorCode, str message
   subrequest_failed = 9,
   // runner → supervisor, request_id = the request (or 0). str level, str text
   log = 10,
@@ -53,7 +59,23 @@ enum class MsgType : uint16_t {
   compile_result = 12,
   // supervisor → child: finish in-flight work and exit. No payload.
   shutdown = 13,
+  // runner → supervisor, request_id = a sub id chosen by the child: the
+  // global fetch(). u64 parent request id, str method, str url,
+  // pairs headers, str body, u64 body_handle, u8 redirect (0 follow,
+  // 1 manual, 2 error). Answered by subresponse or subrequest_failed.
+  fetch = 14,
+  // runner → supervisor, request_id = a read id chosen by the child: the
+  // bytes of a body the supervisor holds. u64 parent request id, u64 handle.
+  body_read = 15,
+  // supervisor → runner, request_id = the read id. u32 ErrorCode, str bytes
+  // (or the error message)
+  body_data = 16,
 };
+
+// Bodies larger than this travel between runners as handles to a copy the
+// supervisor holds; a body that only passes through a worker never enters
+// its heap.
+constexpr size_t kInlineBodyMax = 64 * 1024;
 
 struct MsgRule {
   MsgType type;

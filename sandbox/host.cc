@@ -232,6 +232,14 @@ duk_ret_t native_respond(duk_context* ctx) {
   int status = duk_require_int(ctx, 1);
   std::string text = get_string(ctx, 2, 1024);
   HeaderList headers = get_pairs(ctx, 3);
+  // A number is the handle of a body the supervisor holds.
+  if (duk_is_number(ctx, 4)) {
+    uint64_t handle = require_id(ctx, 4);
+    NATIVE_BEGIN
+    st->sink->respond_held(req, status, text, std::move(headers), handle);
+    NATIVE_END
+    return 0;
+  }
   std::string body = get_bytes(ctx, 4);
   NATIVE_BEGIN
   st->sink->respond(req, status, text, std::move(headers), std::move(body));
@@ -260,8 +268,11 @@ duk_ret_t native_subrequest(duk_context* ctx) {
   std::string method = get_string(ctx, 4, 64);
   std::string url = get_string(ctx, 5, 64 * 1024);
   HeaderList headers = get_pairs(ctx, 6);
-  std::string body = get_bytes(ctx, 7);
   HostSink::CallLimits limits;
+  std::string body;
+  if (duk_is_number(ctx, 7)) limits.body_handle = require_id(ctx, 7);
+  else body = get_bytes(ctx, 7);
+  if (duk_is_string(ctx, 10)) limits.outbound_json = get_string(ctx, 10, 64 * 1024);
   // Optional per-call limits; anything but a positive number means none.
   auto limit = [&](duk_idx_t i) -> int64_t {
     if (!duk_is_number(ctx, i)) return 0;
@@ -274,6 +285,38 @@ duk_ret_t native_subrequest(duk_context* ctx) {
   NATIVE_BEGIN
   id = st->sink->subrequest_with_limits(parent, binding, script, args, method, url, std::move(headers),
                                         std::move(body), limits);
+  NATIVE_END
+  duk_push_number(ctx, (double)id);
+  return 1;
+}
+
+duk_ret_t native_fetch(duk_context* ctx) {
+  auto* st = state_of(ctx);
+  uint64_t parent = require_id(ctx, 0);
+  std::string method = get_string(ctx, 1, 64);
+  std::string url = get_string(ctx, 2, 64 * 1024);
+  HeaderList headers = get_pairs(ctx, 3);
+  uint64_t handle = 0;
+  std::string body;
+  if (duk_is_number(ctx, 4)) handle = require_id(ctx, 4);
+  else body = get_bytes(ctx, 4);
+  int redirect = duk_get_int_default(ctx, 5, 0);
+  if (redirect < 0 || redirect > 2) redirect = 0;
+  uint64_t id = 0;
+  NATIVE_BEGIN
+  id = st->sink->fetch(parent, method, url, std::move(headers), std::move(body), handle, redirect);
+  NATIVE_END
+  duk_push_number(ctx, (double)id);
+  return 1;
+}
+
+duk_ret_t native_read_body(duk_context* ctx) {
+  auto* st = state_of(ctx);
+  uint64_t parent = require_id(ctx, 0);
+  uint64_t handle = require_id(ctx, 1);
+  uint64_t id = 0;
+  NATIVE_BEGIN
+  id = st->sink->read_body(parent, handle);
   NATIVE_END
   duk_push_number(ctx, (double)id);
   return 1;
@@ -328,7 +371,9 @@ const duk_function_list_entry kHostFunctions[] = {
     {"done", native_done, 1},
     {"respond", native_respond, 5},
     {"fail", native_fail, 4},
-    {"subrequest", native_subrequest, 10},
+    {"subrequest", native_subrequest, 11},
+    {"fetch", native_fetch, 6},
+    {"readBody", native_read_body, 2},
     {"log", native_log, 3},
     {nullptr, nullptr, 0},
 };
@@ -601,7 +646,7 @@ void WorkerHeap::call_runtime(const char* fn, int nargs, int64_t cpu_ms) {
 
 void WorkerHeap::handle(uint64_t req, const std::string& method, const std::string& url,
                         const HeaderList& headers, const std::string& body,
-                        const std::string& args_json, int64_t cpu_ms) {
+                        const std::string& args_json, int64_t cpu_ms, const std::string& env_json) {
   duk_context* ctx = ctx_;
   duk_push_number(ctx, (double)req);
   duk_push_lstring(ctx, method.data(), method.size());
@@ -609,7 +654,34 @@ void WorkerHeap::handle(uint64_t req, const std::string& method, const std::stri
   push_pairs(ctx, headers);
   push_bytes(ctx, body);
   duk_push_lstring(ctx, args_json.data(), args_json.size());
-  call_runtime("handle", 6, cpu_ms);
+  duk_push_lstring(ctx, env_json.data(), env_json.size());
+  call_runtime("handle", 7, cpu_ms);
+}
+
+void WorkerHeap::sub_resolve(uint64_t sub, const SubAnswer& a, int64_t cpu_ms) {
+  duk_context* ctx = ctx_;
+  duk_push_number(ctx, (double)sub);
+  duk_push_int(ctx, a.status);
+  duk_push_lstring(ctx, a.status_text.data(), a.status_text.size());
+  push_pairs(ctx, a.headers);
+  push_bytes(ctx, a.body);
+  duk_push_number(ctx, (double)a.body_handle);
+  duk_push_number(ctx, (double)a.body_size);
+  duk_push_lstring(ctx, a.url.data(), a.url.size());
+  duk_push_boolean(ctx, a.redirected);
+  call_runtime("subResolve", 9, cpu_ms);
+}
+
+void WorkerHeap::body_resolve(uint64_t read, const std::string& bytes, int64_t cpu_ms) {
+  duk_push_number(ctx_, (double)read);
+  push_bytes(ctx_, bytes);
+  call_runtime("bodyResolve", 2, cpu_ms);
+}
+
+void WorkerHeap::body_reject(uint64_t read, const std::string& message, int64_t cpu_ms) {
+  duk_push_number(ctx_, (double)read);
+  duk_push_lstring(ctx_, message.data(), message.size());
+  call_runtime("bodyReject", 2, cpu_ms);
 }
 
 void WorkerHeap::sub_resolve(uint64_t sub, uint64_t, int status, const std::string& status_text,

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,17 +33,35 @@ class HostSink {
                               const std::string& script, const std::string& args_json,
                               const std::string& method, const std::string& url,
                               HeaderList headers, std::string body) = 0;
-  // The same with the call's own limits (get(name, args, {limits})): 0 =
-  // none; the supervisor combines them with the script's, smallest wins.
+  // The same with the call's options: its own limits (get(name, args,
+  // {limits}); 0 = none; the supervisor combines them with the script's,
+  // smallest wins), a body the supervisor holds, and the outbound values.
   struct CallLimits {
     int64_t cpu_ms = 0;
     int64_t subrequests = 0;
+    uint64_t body_handle = 0;   // ≠ 0: the body is this held one
+    std::string outbound_json;  // get(…, {outbound}) as JSON, or ""
   };
   virtual uint64_t subrequest_with_limits(uint64_t parent, const std::string& binding,
                                           const std::string& script, const std::string& args_json,
                                           const std::string& method, const std::string& url,
                                           HeaderList headers, std::string body, CallLimits) {
     return subrequest(parent, binding, script, args_json, method, url, std::move(headers), std::move(body));
+  }
+  // The answer with a body the supervisor holds (a fetched body passed on).
+  virtual void respond_held(uint64_t, int, const std::string&, HeaderList, uint64_t) {
+    throw std::runtime_error("a held body cannot be answered here");
+  }
+  // The global fetch(); returns the sub id, answered like a subrequest.
+  // `redirect`: 0 follow, 1 manual, 2 error. Throws to refuse.
+  virtual uint64_t fetch(uint64_t, const std::string&, const std::string&, HeaderList, std::string,
+                         uint64_t /*body_handle*/, int /*redirect*/) {
+    throw std::runtime_error("fetch() is not available here");
+  }
+  // Asks for the bytes of a held body; returns a read id answered through
+  // WorkerHeap::body_resolve / body_reject. Throws to refuse.
+  virtual uint64_t read_body(uint64_t, uint64_t) {
+    throw std::runtime_error("this body cannot be read here");
   }
   virtual void log(uint64_t req, const std::string& level, const std::string& text) = 0;
   // Timers live only within a request: set_timer returns an id the runtime
@@ -93,11 +112,25 @@ class WorkerHeap {
             std::string& error);
 
   // Starts one request; the answer arrives through the sink, now or later.
+  // `env_json`: values added to env for this call only ("" = none).
   void handle(uint64_t req, const std::string& method, const std::string& url,
               const HeaderList& headers, const std::string& body, const std::string& args_json,
-              int64_t cpu_ms);
+              int64_t cpu_ms, const std::string& env_json = "");
   void sub_resolve(uint64_t sub, uint64_t parent, int status, const std::string& status_text,
                    const HeaderList& headers, const std::string& body, int64_t cpu_ms);
+  // A subrequest's or fetch's answer whose body may be held (handle ≠ 0).
+  struct SubAnswer {
+    int status = 0;
+    std::string status_text;
+    HeaderList headers;
+    std::string body;
+    uint64_t body_handle = 0, body_size = 0;
+    std::string url;
+    bool redirected = false;
+  };
+  void sub_resolve(uint64_t sub, const SubAnswer& answer, int64_t cpu_ms);
+  void body_resolve(uint64_t read, const std::string& bytes, int64_t cpu_ms);
+  void body_reject(uint64_t read, const std::string& message, int64_t cpu_ms);
   void sub_reject(uint64_t sub, uint64_t parent, const std::string& message, int64_t cpu_ms);
   void fire_timer(uint64_t timer, int64_t cpu_ms);
 

@@ -140,7 +140,14 @@ class Runner : public HostSink {
                std::string body) override {
     if (!answer(req)) return;
     answers_.push_back({MsgType::response, req,
-                        WireWriter().u32((uint32_t)status).str(text).pairs(headers).str(body).take()});
+                        WireWriter().u32((uint32_t)status).str(text).pairs(headers).str(body).u64(0).take()});
+  }
+  void respond_held(uint64_t req, int status, const std::string& text, HeaderList headers,
+                    uint64_t handle) override {
+    if (handle == 0) throw std::runtime_error("invalid body");
+    if (!answer(req)) return;
+    answers_.push_back({MsgType::response, req,
+                        WireWriter().u32((uint32_t)status).str(text).pairs(headers).str("").u64(handle).take()});
   }
   void fail(uint64_t req, ErrorCode code, const std::string& message,
             const std::string& stack) override {
@@ -161,17 +168,29 @@ class Runner : public HostSink {
                                   const std::string& args, const std::string& method,
                                   const std::string& url, HeaderList headers, std::string body,
                                   CallLimits limits) override {
-    auto it = requests_.find(parent);
-    if (it == requests_.end() || it->second.inst.get() != current_)
-      throw std::runtime_error("This request has already finished; it cannot make subrequests.");
-    if (it->second.subrequests_left <= 0) throw std::runtime_error(error_text(ErrorCode::subrequest_limit));
-    it->second.subrequests_left--;
-    uint64_t sub = next_sub_++;
-    subs_[sub] = parent;
+    uint64_t sub = take_subrequest(parent);
     ch_.send(MsgType::subrequest, sub,
              WireWriter().u64(parent).str(binding).str(script).str(args).str(method).str(url)
-                 .pairs(headers).str(body).i64(limits.cpu_ms).i64(limits.subrequests).data());
+                 .pairs(headers).str(body).i64(limits.cpu_ms).i64(limits.subrequests)
+                 .u64(limits.body_handle).str(limits.outbound_json).data());
     return sub;
+  }
+  uint64_t fetch(uint64_t parent, const std::string& method, const std::string& url, HeaderList headers,
+                 std::string body, uint64_t body_handle, int redirect) override {
+    uint64_t sub = take_subrequest(parent);
+    ch_.send(MsgType::fetch, sub,
+             WireWriter().u64(parent).str(method).str(url).pairs(headers).str(body).u64(body_handle)
+                 .u8((uint8_t)redirect).data());
+    return sub;
+  }
+  uint64_t read_body(uint64_t parent, uint64_t handle) override {
+    auto it = requests_.find(parent);
+    if (it == requests_.end() || it->second.inst.get() != current_)
+      throw std::runtime_error("This request has already finished; its bodies can no longer be read.");
+    uint64_t id = next_sub_++;
+    subs_[id] = parent;
+    ch_.send(MsgType::body_read, id, WireWriter().u64(parent).u64(handle).data());
+    return id;
   }
   void log(uint64_t req, const std::string& level, const std::string& text) override {
     ch_.send(MsgType::log, req, WireWriter().str(level).str(text).data());
@@ -226,6 +245,19 @@ class Runner : public HostSink {
       ch_.send(a.type, a.req, a.payload);
     }
     answers_.clear();
+  }
+
+  // A subrequest of `parent` (fetch, service or dispatch call): counted
+  // against the request's limit, given a sub id. Throws to refuse.
+  uint64_t take_subrequest(uint64_t parent) {
+    auto it = requests_.find(parent);
+    if (it == requests_.end() || it->second.inst.get() != current_)
+      throw std::runtime_error("This request has already finished; it cannot make subrequests.");
+    if (it->second.subrequests_left <= 0) throw std::runtime_error(error_text(ErrorCode::subrequest_limit));
+    it->second.subrequests_left--;
+    uint64_t sub = next_sub_++;
+    subs_[sub] = parent;
+    return sub;
   }
 
   // Sends nothing; marks the request answered. The request stays alive
@@ -314,6 +346,7 @@ class Runner : public HostSink {
       case MsgType::request: return on_request(m);
       case MsgType::subresponse: return on_subresponse(m);
       case MsgType::subrequest_failed: return on_subfailed(m);
+      case MsgType::body_data: return on_body_data(m);
       case MsgType::compile: return on_compile(m);
       case MsgType::shutdown: shutting_down_ = true; return;
       default: malformed("unexpected");
@@ -385,6 +418,7 @@ class Runner : public HostSink {
     int64_t cpu_ms = r.i64(), subrequests = r.i64();
     uint32_t depth = r.u32();
     (void)depth;
+    std::string env_json = r.str(1 << 20);
     if (!r.done()) malformed("request");
     auto it = slots_.find(slot);
     if (it == slots_.end() || requests_.count(m.request_id)) {
@@ -400,20 +434,34 @@ class Runner : public HostSink {
     f.subrequests_left = subrequests;
     requests_[m.request_id] = std::move(f);
     current_ = inst.get();
-    inst->heap->handle(m.request_id, method, url, headers, body, args, cpu_ms);
+    inst->heap->handle(m.request_id, method, url, headers, body, args, cpu_ms, env_json);
     current_ = nullptr;
     after_call(inst);
   }
 
   void on_subresponse(Message& m) {
     WireReader r(m.payload);
-    int status = (int)r.u32();
-    std::string text = r.str(1024);
-    HeaderList headers = r.pairs(kMaxHeaderCount, kMaxItem);
-    std::string body = r.str();
+    WorkerHeap::SubAnswer a;
+    a.status = (int)r.u32();
+    a.status_text = r.str(1024);
+    a.headers = r.pairs(kMaxHeaderCount, kMaxItem);
+    a.body = r.str();
+    a.body_handle = r.u64();
+    a.body_size = r.u64();
+    a.url = r.str(64 * 1024);
+    a.redirected = r.u8() != 0;
     if (!r.done()) malformed("subresponse");
-    deliver(m.request_id, [&](WorkerHeap& h, uint64_t parent, int64_t cpu) {
-      h.sub_resolve(m.request_id, parent, status, text, headers, body, cpu);
+    deliver(m.request_id, [&](WorkerHeap& h, uint64_t, int64_t cpu) { h.sub_resolve(m.request_id, a, cpu); });
+  }
+
+  void on_body_data(Message& m) {
+    WireReader r(m.payload);
+    ErrorCode code = (ErrorCode)r.u32();
+    std::string data = r.str();
+    if (!r.done()) malformed("body_data");
+    deliver(m.request_id, [&](WorkerHeap& h, uint64_t, int64_t cpu) {
+      if (code == ErrorCode::ok) h.body_resolve(m.request_id, data, cpu);
+      else h.body_reject(m.request_id, data, cpu);
     });
   }
 

@@ -646,7 +646,15 @@ Object.defineProperty(function (global) {
   defineTag(HeadersPrototype, 'Headers');
 
   // ---------------------------------------------------------------------
-  // Bodies: always fully buffered, a Uint8Array or null, readable once.
+  // Bodies: a Uint8Array, null, or a HeldBody (a large body the supervisor
+  // keeps: a fetch() or service answer), readable once. A held body that a
+  // worker only passes on (return fetch(...), new Response(res.body, res))
+  // never enters its heap.
+  function HeldBody(handle, size) {
+    this.handle = handle;
+    this.size = size;
+  }
+  defineTag(HeldBody.prototype, 'ReadableStream');
   var K_BODY = slot('body');
   var K_USED = slot('used');
   var K_HEADERS = slot('headers');
@@ -665,6 +673,7 @@ Object.defineProperty(function (global) {
   // Copies, like the Fetch spec: later changes to the caller's buffer must
   // not change a body already handed over.
   function extractBody(init) {
+    if (init instanceof HeldBody) return init;
     if (isObject(init)) {
       if (isArrayBuffer(init)) return copyOf(new Uint8(init));
       if (isView(init)) return copyOf(new Uint8(init.buffer, init.byteOffset, init.byteLength));
@@ -677,6 +686,7 @@ Object.defineProperty(function (global) {
   var FORM_URLENCODED = 'application/x-www-form-urlencoded;charset=UTF-8';
   function bodyContentType(init) {
     if (!isObject(init)) return TEXT_PLAIN;
+    if (init instanceof HeldBody) return null;
     if (isArrayBuffer(init) || isView(init)) return null;
     var Params = global.URLSearchParams;
     if (typeof Params === 'function' && init instanceof Params) return FORM_URLENCODED;
@@ -697,41 +707,50 @@ Object.defineProperty(function (global) {
     return body;
   }
 
+  // Reads a body and gives its bytes to `convert`: at once for bytes in the
+  // heap, after a round trip to the supervisor for a held body (whose bytes
+  // are fresh, so need no copy).
+  function readBody(obj, convert) {
+    var body;
+    try {
+      body = takeBody(bodyOwner(obj));
+    } catch (e) {
+      return rejectedPromise(e);
+    }
+    if (body instanceof HeldBody) {
+      return fnCall(promiseThen, readHeld(body), function (bytes) {
+        return convert(bytes, false);
+      });
+    }
+    try {
+      return fulfilledPromise(convert(body === null ? null : body, true));
+    } catch (e) {
+      return rejectedPromise(e);
+    }
+  }
+  function textOf(bytes) {
+    return bytes === null ? '' : decoder.decode(bytes);
+  }
   var bodyMethods = {
     text: function text() {
-      var bytes;
-      try {
-        bytes = takeBody(bodyOwner(this));
-      } catch (e) {
-        return rejectedPromise(e);
-      }
-      return fulfilledPromise(bytes === null ? '' : decoder.decode(bytes));
+      return readBody(this, textOf);
     },
     json: function json() {
-      try {
-        var bytes = takeBody(bodyOwner(this));
-        return fulfilledPromise(jsonParse(bytes === null ? '' : decoder.decode(bytes)));
-      } catch (e) {
-        return rejectedPromise(e);
-      }
+      return readBody(this, function (bytes) {
+        return jsonParse(textOf(bytes));
+      });
     },
     arrayBuffer: function arrayBuffer() {
-      var bytes;
-      try {
-        bytes = takeBody(bodyOwner(this));
-      } catch (e) {
-        return rejectedPromise(e);
-      }
-      return fulfilledPromise(bytes === null ? new ArrayBuffer(0) : copyOf(bytes).buffer);
+      return readBody(this, function (bytes, shared) {
+        if (bytes === null) return new ArrayBuffer(0);
+        return (shared ? copyOf(bytes) : bytes).buffer;
+      });
     },
     bytes: function bytes() {
-      var b;
-      try {
-        b = takeBody(bodyOwner(this));
-      } catch (e) {
-        return rejectedPromise(e);
-      }
-      return fulfilledPromise(b === null ? new Uint8(0) : copyOf(b));
+      return readBody(this, function (b, shared) {
+        if (b === null) return new Uint8(0);
+        return shared ? copyOf(b) : b;
+      });
     }
   };
   // `body` is the buffered bytes (no streams here): enough for the common
@@ -754,6 +773,8 @@ Object.defineProperty(function (global) {
   // ---------------------------------------------------------------------
   // Request
   var K_METHOD = slot('method');
+  var K_REDIRECT = slot('redirect');
+  var REDIRECT_MODES = { follow: 0, manual: 1, error: 2 };
   var NORMALIZED_METHODS = { DELETE: true, GET: true, HEAD: true, OPTIONS: true, POST: true, PUT: true };
   var URL_SCHEME = /^[A-Za-z][A-Za-z0-9+.\-]*:/;
   var HTTP_AUTHORITY = /^(https?:\/\/)([^\/?#]*)(.*)$/i;
@@ -801,6 +822,7 @@ Object.defineProperty(function (global) {
     if (!(this instanceof Request)) throw new TypeError("Failed to construct 'Request': Please use the 'new' operator.");
     var src = input instanceof Request && input[K_BODY] !== undefined ? input : null;
     var method = src !== null ? src[K_METHOD] : 'GET';
+    var redirect = src !== null ? src[K_REDIRECT] : 'follow';
     var url = src !== null ? src[K_URL] : normalizeUrl(input);
     var headers = null;
     var body = null;
@@ -809,6 +831,13 @@ Object.defineProperty(function (global) {
     if (init !== undefined && init !== null) {
       if (typeof init !== 'object') throw new TypeError("Failed to construct 'Request': init must be an object.");
       if (init.method !== undefined) method = normalizeMethod(init.method);
+      if (init.redirect !== undefined) {
+        redirect = String(init.redirect);
+        if (REDIRECT_MODES[redirect] === undefined) {
+          throw new TypeError("Failed to construct 'Request': '" + redirect +
+            "' is not a valid value for 'redirect' (follow, manual or error).");
+        }
+      }
       if (init.headers !== undefined) headers = new Headers(init.headers);
       var b = init.body;
       if (b !== undefined && b !== null) {
@@ -829,10 +858,12 @@ Object.defineProperty(function (global) {
     if (contentType !== null && !listHas(list, 'content-type')) listAppend(list, 'content-type', contentType);
     if (fromSource) src[K_USED] = true; // the body moves to the new Request
     initRequest(this, method, url, headers, body);
+    if (redirect !== 'follow') this[K_REDIRECT] = redirect;
   }
   var RequestPrototype = Request.prototype;
   // Defaults live on the prototype: fewer property writes per object.
   RequestPrototype[K_USED] = false;
+  RequestPrototype[K_REDIRECT] = 'follow';
   defineMethods(RequestPrototype, bodyMethods);
   defineGetters(RequestPrototype, bodyGetters);
   defineGetters(RequestPrototype, {
@@ -840,7 +871,7 @@ Object.defineProperty(function (global) {
       return bodyOwner(this)[K_METHOD];
     },
     redirect: function () {
-      return 'follow';
+      return bodyOwner(this)[K_REDIRECT];
     }
   });
   defineMethods(RequestPrototype, {
@@ -848,7 +879,9 @@ Object.defineProperty(function (global) {
       var r = bodyOwner(this);
       if (r[K_USED]) throw new TypeError(BODY_USED);
       var h = r[K_HEADERS];
-      return initRequest(createObject(RequestPrototype), r[K_METHOD], r[K_URL], copyHeaders(h, h[K_GUARD]), r[K_BODY]);
+      var copy = initRequest(createObject(RequestPrototype), r[K_METHOD], r[K_URL], copyHeaders(h, h[K_GUARD]), r[K_BODY]);
+      if (r[K_REDIRECT] !== 'follow') copy[K_REDIRECT] = r[K_REDIRECT];
+      return copy;
     }
   });
   defineTag(RequestPrototype, 'Request');
@@ -858,6 +891,7 @@ Object.defineProperty(function (global) {
   var K_STATUS = slot('status');
   var K_STATUS_TEXT = slot('statusText');
   var K_TYPE = slot('type');
+  var K_REDIRECTED = slot('redirected');
   var BAD_STATUS_TEXT = /[\r\n]/;
   var REDIRECT_STATUSES = { 301: true, 302: true, 303: true, 307: true, 308: true };
 
@@ -913,6 +947,7 @@ Object.defineProperty(function (global) {
   ResponsePrototype[K_USED] = false;
   ResponsePrototype[K_TYPE] = 'default';
   ResponsePrototype[K_URL] = '';
+  ResponsePrototype[K_REDIRECTED] = false;
   defineMethods(ResponsePrototype, bodyMethods);
   defineGetters(ResponsePrototype, bodyGetters);
   defineGetters(ResponsePrototype, {
@@ -930,8 +965,7 @@ Object.defineProperty(function (global) {
       return bodyOwner(this)[K_TYPE];
     },
     redirected: function () {
-      bodyOwner(this);
-      return false;
+      return bodyOwner(this)[K_REDIRECTED];
     }
   });
   defineMethods(ResponsePrototype, {
@@ -1114,7 +1148,7 @@ Object.defineProperty(function (global) {
     }
     if (!finishRequest(st)) return;
     try {
-      host.respond(st.id, status, statusText, pairs, body);
+      host.respond(st.id, status, statusText, pairs, body instanceof HeldBody ? body.handle : body);
     } catch (e) {
       // The host checks what it is given (header count and sizes) before it
       // takes the answer; a refused response would leave the client waiting
@@ -1254,7 +1288,22 @@ Object.defineProperty(function (global) {
     }
   }
 
-  function handle(reqId, method, url, headers, body, argsJson) {
+  // Values added to env for one call (an outbound worker's parameters):
+  // a copy of env with them on top; the shared env is never changed.
+  function envWith(extraJson) {
+    if (typeof extraJson !== 'string' || extraJson === '') return env;
+    var extra = jsonParse(extraJson);
+    var out = {};
+    var names = objectKeys(env);
+    for (var i = 0; i < names.length; i++) defineValue(out, names[i], env[names[i]]);
+    if (isObject(extra)) {
+      names = objectKeys(extra);
+      for (var j = 0; j < names.length; j++) defineValue(out, names[j], extra[names[j]]);
+    }
+    return out;
+  }
+
+  function handle(reqId, method, url, headers, body, argsJson, envJson) {
     if (live[reqId] !== undefined) throw new Error('wfp runtime: request ' + reqId + ' is already running');
     var st = new RequestState(reqId);
     live[reqId] = st;
@@ -1265,7 +1314,7 @@ Object.defineProperty(function (global) {
         headersFromHost(headers, GUARD_IMMUTABLE), isObject(body) ? body : null);
       if (format === 'commonjs' && handlerFn !== null) {
         var ctx = makeExecutionContext(typeof argsJson === 'string' && argsJson !== '' ? jsonParse(argsJson) : undefined, st);
-        awaitResult(st, fnCall(handlerFn, handlerThis, request, env, ctx));
+        awaitResult(st, fnCall(handlerFn, handlerThis, request, envWith(envJson), ctx));
       } else if (format === 'service-worker' && fetchListeners.length > 0) {
         dispatchFetchEvent(st, request);
         if (!st.responded) failRequest(st, 'no_handler', 'The fetch handler did not call respondWith().', '');
@@ -1399,7 +1448,7 @@ Object.defineProperty(function (global) {
   // Bindings.
   var pendingSubrequests = createObject(null); // subId -> {promise, context, url}
 
-  function dispatchFetch(bindingName, scriptName, argsJson, input, init, cpuMs, subRequests) {
+  function dispatchFetch(bindingName, scriptName, argsJson, input, init, cpuMs, subRequests, outboundJson) {
     var promise = newPromise();
     try {
       if (current === null || current === undefined) {
@@ -1408,8 +1457,29 @@ Object.defineProperty(function (global) {
       var request = new Request(input, init);
       var body = takeBody(request);
       var subId = host.subrequest(current, bindingName, scriptName, argsJson, request[K_METHOD], request[K_URL],
-        headersToHost(request[K_HEADERS][K_LIST]), body, cpuMs, subRequests);
-      pendingSubrequests[subId] = { promise: promise, context: current, url: request[K_URL] };
+        headersToHost(request[K_HEADERS][K_LIST]), body instanceof HeldBody ? body.handle : body, cpuMs, subRequests,
+        outboundJson || '');
+      pendingSubrequests[subId] = { promise: promise, context: current, url: request[K_URL], fetch: false };
+    } catch (e) {
+      settle(promise, REJECTED, e);
+    }
+    return promise;
+  }
+
+  // The global fetch(): the supervisor makes the request (sandboxes have no
+  // sockets), checks where it goes, and answers with a Response whose large
+  // body it keeps until read. Counts as a subrequest.
+  function fetch(input, init) {
+    var promise = newPromise();
+    try {
+      if (current === null || current === undefined) {
+        throw new Error('Disallowed operation called within global scope: fetch() is only possible while handling a request.');
+      }
+      var request = new Request(input, init);
+      var body = takeBody(request);
+      var subId = host.fetch(current, request[K_METHOD], request[K_URL], headersToHost(request[K_HEADERS][K_LIST]),
+        body instanceof HeldBody ? body.handle : body, REDIRECT_MODES[request[K_REDIRECT]]);
+      pendingSubrequests[subId] = { promise: promise, context: current, url: request[K_URL], fetch: true };
     } catch (e) {
       settle(promise, REJECTED, e);
     }
@@ -1427,16 +1497,22 @@ Object.defineProperty(function (global) {
         }
         // options.limits {cpuMs, subRequests} travel with each call; the
         // supervisor keeps the smallest of them and the script's own.
-        // (options.outbound has no effect yet.)
-        var cpuMs = 0, subRequests = 0;
-        if (options !== null && typeof options === 'object' && options.limits !== null &&
-            typeof options.limits === 'object') {
-          cpuMs = Number(options.limits.cpuMs) || 0;
-          subRequests = Number(options.limits.subRequests) || 0;
+        // options.outbound {P: value} become env.P of the binding's outbound
+        // worker, for the fetches of this call (the parameters it declares).
+        var cpuMs = 0, subRequests = 0, outboundJson = '';
+        if (isObject(options)) {
+          if (isObject(options.limits)) {
+            cpuMs = Number(options.limits.cpuMs) || 0;
+            subRequests = Number(options.limits.subRequests) || 0;
+          }
+          if (isObject(options.outbound)) {
+            var out = jsonStringify(options.outbound);
+            if (typeof out === 'string') outboundJson = out;
+          }
         }
         return {
           fetch: function fetch(input, init) {
-            return dispatchFetch(bindingName, name, argsJson, input, init, cpuMs, subRequests);
+            return dispatchFetch(bindingName, name, argsJson, input, init, cpuMs, subRequests, outboundJson);
           }
         };
       }
@@ -1520,14 +1596,21 @@ Object.defineProperty(function (global) {
     }
   }
 
-  function subResolve(subId, status, statusText, headers, body) {
+  // A response's body is null, bytes, or (handle ≠ 0) a body the
+  // supervisor holds, read only if the worker reads it.
+  function subResolve(subId, status, statusText, headers, body, handle, size, url, redirected) {
     var entry = pendingSubrequests[subId];
     if (entry === undefined) return false;
     delete pendingSubrequests[subId];
     var saved = current;
     current = entry.context;
+    var bodyValue = handle > 0 ? new HeldBody(handle, size) : isObject(body) ? body : null;
+    // Null-body statuses (and HEAD) carry no body whatever came.
+    if (status === 101 || status === 204 || status === 205 || status === 304) bodyValue = null;
     var response = setResponse(createObject(ResponsePrototype), status, String(statusText),
-      headersFromHost(headers, GUARD_IMMUTABLE), isObject(body) ? body : null, 'default', entry.url);
+      headersFromHost(headers, GUARD_IMMUTABLE), bodyValue, 'default',
+      typeof url === 'string' && url !== '' ? url : entry.url);
+    if (redirected === true) response[K_REDIRECTED] = true;
     settle(entry.promise, FULFILLED, response);
     current = saved;
     return true;
@@ -1539,7 +1622,46 @@ Object.defineProperty(function (global) {
     delete pendingSubrequests[subId];
     var saved = current;
     current = entry.context;
-    settle(entry.promise, REJECTED, new Error(String(message)));
+    settle(entry.promise, REJECTED, entry.fetch ? new TypeError(String(message)) : new Error(String(message)));
+    current = saved;
+    return true;
+  }
+
+  // Bodies the supervisor holds, read on demand (text(), json(), ...).
+  var pendingReads = createObject(null); // readId -> {promise, context}
+
+  function readHeld(held) {
+    var promise = newPromise();
+    try {
+      if (current === null || current === undefined) {
+        throw new Error('Disallowed operation called within global scope: a response body can only be read while handling a request.');
+      }
+      var readId = host.readBody(current, held.handle);
+      pendingReads[readId] = { promise: promise, context: current };
+    } catch (e) {
+      settle(promise, REJECTED, e);
+    }
+    return promise;
+  }
+
+  function bodyResolve(readId, bytes) {
+    var entry = pendingReads[readId];
+    if (entry === undefined) return false;
+    delete pendingReads[readId];
+    var saved = current;
+    current = entry.context;
+    settle(entry.promise, FULFILLED, isObject(bytes) ? bytes : new Uint8(0));
+    current = saved;
+    return true;
+  }
+
+  function bodyReject(readId, message) {
+    var entry = pendingReads[readId];
+    if (entry === undefined) return false;
+    delete pendingReads[readId];
+    var saved = current;
+    current = entry.context;
+    settle(entry.promise, REJECTED, new TypeError(String(message)));
     current = saved;
     return true;
   }
@@ -1965,9 +2087,6 @@ Object.defineProperty(function (global) {
   function unsupportedConstructor(name) {
     throw new TypeError(name + ' is not supported by wfp yet' + SEE_MAN);
   }
-  function fetch() {
-    return rejectedPromise(new Error('fetch() is not available in this version of wfp' + SEE_MAN));
-  }
   var caches = {};
   defineProperty(caches, 'default', {
     get: function () {
@@ -2019,6 +2138,8 @@ Object.defineProperty(function (global) {
     handle: handle,
     subResolve: subResolve,
     subReject: subReject,
+    bodyResolve: bodyResolve,
+    bodyReject: bodyReject,
     fireTimer: fireTimer,
     drain: drain
   };

@@ -3,6 +3,7 @@
 // other. Runs in the supervisor at start-up and on SIGHUP; the file is
 // trusted (root-owned) but may be wrong, so every error names its line.
 #include "supervisor/config.h"
+#include "supervisor/netpolicy.h"
 #include "supervisor/text.h"
 
 #include <arpa/inet.h>
@@ -34,6 +35,13 @@ KeyBinding str_key(const char* name, std::string Config::*field, const char* def
   KeyBinding k{{name, ConfigType::string, def, kNoBound, kNoBound, reload, summary}};
   k.str = field;
   k.choices = choices;
+  return k;
+}
+
+KeyBinding opt_str_key(const char* name, std::string Config::*field, const char* def, bool reload,
+                       const char* summary, ConfigType type = ConfigType::optional_string) {
+  KeyBinding k{{name, type, def, kNoBound, kNoBound, reload, summary}};
+  k.str = field;
   return k;
 }
 
@@ -98,6 +106,15 @@ const std::vector<KeyBinding>& table() {
               "most open client connections; past it new ones get 503"),
       int_key("header_timeout_ms", &Config::header_timeout_ms, "10000", 100, 600000, true,
               "the whole request head must arrive within this many milliseconds"),
+      opt_str_key("fetch_deny_networks", &Config::fetch_deny_networks, kDefaultDenyNetworks, true,
+                  "networks user workers' fetch() may not reach (CIDR, comma-separated)",
+                  ConfigType::network_list),
+      opt_str_key("fetch_allow_networks", &Config::fetch_allow_networks, "", true,
+                  "exceptions to fetch_deny_networks (CIDR, comma-separated)", ConfigType::network_list),
+      opt_str_key("fetch_ca_file", &Config::fetch_ca_file, "", false,
+                  "PEM file of the CAs fetch() trusts; empty = the system's trust store"),
+      int_key("fetch_timeout_ms", &Config::fetch_timeout_ms, "30000", 100, 300000, true,
+              "a fetch() fails when its origin sends nothing for this many milliseconds"),
       str_key("log_level", &Config::log_level, "info", true,
               "least severe log level written: debug, info, warn or error",
               "debug|info|warn|error"),
@@ -328,7 +345,9 @@ bool parse_config(std::string_view text, const std::string& path, Config& out,
       error(std::string(k->key.name) + ": " + why);
       continue;
     }
-    if (value.empty()) {
+    // Lists of networks and optional paths may be set empty on purpose.
+    bool may_be_empty = k->key.type == ConfigType::optional_string || k->key.type == ConfigType::network_list;
+    if (value.empty() && !may_be_empty) {
       error(std::string(k->key.name) + ": missing value");
       continue;
     }
@@ -362,6 +381,18 @@ bool parse_config(std::string_view text, const std::string& path, Config& out,
         }
         out.*k->str = std::string(value);
         break;
+      case ConfigType::optional_string:
+        out.*k->str = std::string(value);
+        break;
+      case ConfigType::network_list: {
+        std::vector<Network> nets;
+        if (!parse_networks(value, nets, why)) {
+          error(std::string(k->key.name) + ": " + why);
+          break;
+        }
+        out.*k->str = std::string(value);
+        break;
+      }
       case ConfigType::address_list: {
         std::vector<std::string> items = split_list(value);
         bool good = !items.empty();
@@ -429,6 +460,13 @@ bool check_config(const Config& c, std::vector<std::string>& errors) {
         for (const auto& item : c.*k.list)
           if (!check_listen_address(item, why)) errors.push_back(why);
         break;
+      case ConfigType::optional_string:
+        break;
+      case ConfigType::network_list: {
+        std::vector<Network> nets;
+        if (!parse_networks(c.*k.str, nets, why)) errors.push_back(std::string(k.key.name) + ": " + why);
+        break;
+      }
     }
   }
   if (c.admin_socket.size() >= sizeof(sockaddr_un{}.sun_path))

@@ -32,10 +32,16 @@ struct Config {
   int64_t max_header_bytes;
   int64_t max_connections;
   int64_t header_timeout_ms;
+  std::string fetch_deny_networks;   // CIDR list (netpolicy.h)
+  std::string fetch_allow_networks;  // CIDR list, exceptions to the deny list
+  std::string fetch_ca_file;         // "" = the system's trust store
+  int64_t fetch_timeout_ms;
   std::string log_level;             // debug | info | warn | error
 };
 
-enum class ConfigType { string, integer, address_list };
+// string: one value; optional_string: may be empty; network_list: CIDR
+// ranges (supervisor/netpolicy.h), may be empty.
+enum class ConfigType { string, integer, address_list, optional_string, network_list };
 
 struct ConfigKey {
   const char* name;

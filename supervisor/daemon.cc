@@ -19,58 +19,10 @@
 #include "ipc/log.h"
 #include "ipc/wire.h"
 #include "sandbox/host.h"
+#include "supervisor/daemon_internal.h"
 #include "supervisor/names.h"
 
 namespace wfp {
-
-struct Daemon::Child {
-  Daemon* daemon = nullptr;
-  uint64_t id = 0;
-  Role role = Role::sandbox;
-  pid_t pid = 0;
-  uint32_t seq = 0;
-  std::unique_ptr<Channel> ch;
-  event* ev = nullptr;
-  std::string title;
-  bool dead = false;
-  int index = 0;            // dispatcher number
-  std::string tenant;       // sandbox: "nsid/name"; empty while spare
-  std::string label;        // sandbox: "ns/name"
-  uint64_t slot = 0;        // sandbox: the script id it loaded
-  std::vector<Binding> bindings;  // sandbox: its script's (service bindings)
-  int64_t cpu_ms = 0;       // sandbox: the script's effective limits
-  int64_t subrequests = 0;
-  bool retired = false;     // sandbox: finish in-flight work, take no more
-  int inflight = 0;
-  uint64_t served = 0;
-  bool compiling = false;         // compiler: has `job` at the compiler
-  PendingCompile job;
-  Clock::time_point compile_deadline{};
-  Clock::time_point started = Clock::now();
-  Clock::time_point last_used = Clock::now();
-  // Requests given up on (wall-clock limit) whose late answers are dropped.
-  std::unordered_set<uint64_t> forgotten;
-};
-
-struct Daemon::Chain {
-  int invocations = 1;    // workers run for this client request so far
-  bool loop_hit = false;  // some call was refused at the depth limit
-};
-
-struct Daemon::Call {
-  Daemon* daemon = nullptr;
-  uint64_t id = 0;
-  uint64_t child_id = 0;                   // where it runs
-  std::shared_ptr<HttpExchange> client;    // origin: a public client
-  uint64_t parent_child = 0;               // origin: a subrequest of this child…
-  uint64_t parent_sub = 0;                 // …with this sub id
-  std::string public_id;                   // shown on error pages and in logs
-  int64_t worker_id = 0;                   // dispatcher calls: the platform worker
-  std::string label;                       // what runs, for logs
-  uint32_t depth = 1;
-  std::shared_ptr<Chain> chain;            // shared by every call of one client request
-  event* timer = nullptr;
-};
 
 namespace {
 
@@ -178,9 +130,24 @@ Daemon::Daemon(Config config, std::vector<Listener> public_listeners, int admin_
   base_ = event_base_new();
   if (!base_) throw std::runtime_error("event_base_new failed");
   started_ = Clock::now();
+  // Outbound requests: the network policy and the CA file are read here,
+  // so a bad value stops start-up with its reason.
+  FetchClientOptions fo;
+  fo.timeout_ms = config_.fetch_timeout_ms;
+  fo.max_body_bytes = config_.max_body_bytes;
+  fo.ca_file = config_.fetch_ca_file;
+  std::vector<Network> deny, allow;
+  std::string why;
+  if (!parse_networks(config_.fetch_deny_networks, deny, why))
+    throw std::runtime_error("fetch_deny_networks: " + why);
+  if (!parse_networks(config_.fetch_allow_networks, allow, why))
+    throw std::runtime_error("fetch_allow_networks: " + why);
+  fo.policy = NetworkPolicy(std::move(deny), std::move(allow));
+  fetch_client_ = std::make_unique<FetchClient>(base_, std::move(fo));
 }
 
 Daemon::~Daemon() {
+  fetch_client_.reset();
   servers_.clear();
   admin_server_.reset();
   for (auto& [id, call] : calls_)
@@ -277,6 +244,7 @@ void Daemon::child_gone(Child* c, const std::string& why) {
     if (call->parent_child == c->id) call->parent_child = 0;  // nobody to answer
   }
   for (Call* call : failed) finish_call(call, nullptr, ErrorCode::process_died, "", "");
+  release_child(c);
   if (!c->tenant.empty()) {
     auto& v = sandboxes_by_tenant_[c->tenant];
     v.erase(std::remove(v.begin(), v.end(), c->id), v.end());
@@ -410,8 +378,10 @@ void Daemon::handle_message(Child* c, Message& m) {
         r.str(1024);
         r.pairs(1000, 256 * 1024);
         r.str();
+        uint64_t handle = r.u64();
         bool open = r.u8() != 0;
         if (!r.done()) return kill_child(c, "malformed response");
+        if (handle && !held_body(c->id, handle)) return kill_child(c, "response with a body it does not hold");
         // The flag is ours; what goes on is a plain response.
         m.payload.pop_back();
         if (status < 200 || status > 599)
@@ -431,6 +401,8 @@ void Daemon::handle_message(Child* c, Message& m) {
       return finish_call(call, nullptr, code, message, stack, open);
     }
     case MsgType::subrequest: return on_subrequest(c, m);
+    case MsgType::fetch: return on_fetch(c, m);
+    case MsgType::body_read: return on_body_read(c, m);
     case MsgType::log: {
       std::string level = r.str(16), text = r.str(kLogTextMax);
       if (!r.done()) return kill_child(c, "malformed log");
@@ -535,8 +507,14 @@ void Daemon::on_tick() {
   for (Child* c : idle) kill_child(c, c->retired ? "retired" : "idle");
   // A compile that takes too long is a hostile or broken script: the
   // compiler is killed (and restarted) so other deploys go on.
-  for (auto it = lingering_.begin(); it != lingering_.end();)
-    it = it->second.until < now ? lingering_.erase(it) : std::next(it);
+  for (auto it = lingering_.begin(); it != lingering_.end();) {
+    if (it->second.until >= now) {
+      ++it;
+      continue;
+    }
+    if (!held_.empty()) release_held(it->first);
+    it = lingering_.erase(it);
+  }
   for (Child* c : live_children(Role::compiler))
     if (c->compiling && now > c->compile_deadline) kill_child(c, "a compile ran past its deadline");
   reap();
@@ -678,9 +656,11 @@ void Daemon::error_page(const std::shared_ptr<HttpExchange>& ex, ErrorCode code,
 
 void Daemon::send_request(Call* call, Child* target, uint64_t slot, const std::string& method,
                           const std::string& url, const HeaderList& headers, const std::string& body,
-                          const std::string& args, int64_t cpu_ms, int64_t subrequests) {
+                          const std::string& args, int64_t cpu_ms, int64_t subrequests,
+                          const std::string& env_json) {
   call->child_id = target->id;
   call->daemon = this;
+  call->subrequests_left = subrequests;
   // Every invocation has the wall-clock limit; see on_call_timeout.
   call->timer = evtimer_new(base_, on_call_timeout, call);
   timeval tv{(time_t)(config_.wall_ms / 1000), (suseconds_t)((config_.wall_ms % 1000) * 1000)};
@@ -690,7 +670,7 @@ void Daemon::send_request(Call* call, Child* target, uint64_t slot, const std::s
   target->last_used = Clock::now();
   WireWriter w;
   w.u64(slot).str(method).str(url).pairs(headers).str(body).str(args).i64(cpu_ms).i64(subrequests)
-      .u32(call->depth);
+      .u32(call->depth).str(env_json);
   target->ch->send(MsgType::request, call->id, w.data());
 }
 
@@ -717,9 +697,25 @@ void Daemon::on_public_request(std::shared_ptr<HttpExchange> ex) {
   call->label = route->worker_name;
   call->chain = std::make_shared<Chain>();
 
+  // A request that a worker's fetch() sent back into wfpd carries the
+  // depth of the chain it came from (kLoopHeader): the chain goes on
+  // counting from there, so a worker fetching itself ends at the limit.
   HeaderList headers;
-  for (const HttpHeader& h : req.headers)
-    if (!hop_by_hop(h.name)) headers.emplace_back(h.name, h.value);
+  for (const HttpHeader& h : req.headers) {
+    if (hop_by_hop(h.name)) continue;
+    if (strcasecmp(h.name.c_str(), kLoopHeader) == 0) {
+      char* end = nullptr;
+      unsigned long d = strtoul(h.value.c_str(), &end, 10);
+      if (end && *end == 0 && !h.value.empty() && d < 1000) call->depth = std::max<uint32_t>(call->depth, (uint32_t)d + 1);
+    }
+    headers.emplace_back(h.name, h.value);
+  }
+  if (call->depth > kMaxDepth) {
+    std::string rid = call->public_id;
+    logf(LogLevel::warn, "request %s: refused: it came back through fetch() %u times (loop)", rid.c_str(),
+         call->depth);
+    return error_page(ex, ErrorCode::loop_limit, rid);
+  }
   std::string url = "http://" + req.host + req.target;
   Call* raw = call.get();
   calls_[call->id] = std::move(call);
@@ -735,34 +731,27 @@ void Daemon::on_subrequest(Child* c, Message& m) {
   HeaderList headers = r.pairs(1000, 256 * 1024);
   std::string body = r.str();
   int64_t call_cpu = r.i64(), call_subs = r.i64();
+  uint64_t body_handle = r.u64();
+  std::string outbound_json = r.str(64 * 1024);
   if (!r.done()) return kill_child(c, "malformed subrequest");
-  // The parent is a request this child holds: in flight, or answered less
-  // than the waitUntil limit ago (its waitUntil work may still call out).
-  int64_t worker_id = 0;
-  uint32_t depth = 0;
-  std::string public_id;
-  std::shared_ptr<Chain> chain;
-  auto pit = calls_.find(parent);
-  if (pit != calls_.end() && pit->second->child_id == c->id) {
-    worker_id = pit->second->worker_id;
-    depth = pit->second->depth;
-    public_id = pit->second->public_id;
-    chain = pit->second->chain;
-  } else if (auto l = lingering_.find(parent); l != lingering_.end() && l->second.child_id == c->id) {
-    worker_id = l->second.worker_id;
-    depth = l->second.depth;
-    chain = l->second.chain;
-    char hex[17];
-    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)l->second.public_id);
-    public_id = hex;
-  } else {
-    return kill_child(c, "subrequest for a request it does not hold");
-  }
-  if (!chain) chain = std::make_shared<Chain>();
+  Caller caller;
+  if (!find_caller(c, parent, caller)) return kill_child(c, "subrequest for a request it does not hold");
+  int64_t worker_id = caller.worker_id;
+  uint32_t depth = caller.depth;
+  std::string public_id = caller.public_id;
+  std::shared_ptr<Chain> chain = caller.chain;
   uint64_t sub = m.request_id;
   auto refuse = [&](ErrorCode code, const std::string& msg) {
     c->ch->send(MsgType::subrequest_failed, sub, WireWriter().u32((uint32_t)code).str(msg).data());
   };
+  if (body_handle) {
+    auto held = held_body(c->id, body_handle);
+    if (!held) return kill_child(c, "subrequest with a body it does not hold");
+    body = *held;
+  }
+  if (*caller.subrequests_left <= 0)
+    return refuse(ErrorCode::subrequest_limit, error_text(ErrorCode::subrequest_limit));
+  (*caller.subrequests_left)--;
 
   // The caller's bindings: a platform worker's come from the copy made when
   // workers change, a user worker's from its sandbox's record. Identity is
@@ -781,11 +770,11 @@ void Daemon::on_subrequest(Child* c, Message& m) {
   if (!b || (b->type != "dispatch_namespace" && b->type != "service"))
     return refuse(ErrorCode::internal, "no dispatch namespace or service binding named " + binding);
   // Limits of the whole chain (DESIGN.md): depth 16, 32 invocations.
-  if (depth + 1 > 16) {
+  if (depth + 1 > kMaxDepth) {
     chain->loop_hit = true;
     return refuse(ErrorCode::loop_limit, error_text(ErrorCode::loop_limit));
   }
-  if (chain->invocations + 1 > 32)
+  if (chain->invocations + 1 > kMaxInvocations)
     return refuse(ErrorCode::invocation_limit, error_text(ErrorCode::invocation_limit));
 
   Child* target = nullptr;
@@ -793,6 +782,7 @@ void Daemon::on_subrequest(Child* c, Message& m) {
   int64_t cpu = config_.cpu_ms, subs = config_.subrequests;
   std::string label;
   int64_t target_worker = 0;
+  std::shared_ptr<Outbound> outbound;
   if (b->type == "service") {
     // A platform worker, called directly: it runs in a dispatcher.
     auto dispatchers = live_children(Role::dispatcher);
@@ -817,6 +807,19 @@ void Daemon::on_subrequest(Child* c, Message& m) {
     cpu = target->cpu_ms;
     subs = target->subrequests;
     label = target->label;
+    // The binding's outbound worker takes this call's fetches, with the
+    // values of the parameters it declares (others are ignored).
+    if (b->outbound_id) {
+      outbound = std::make_shared<Outbound>();
+      outbound->worker_id = b->outbound_id;
+      outbound->worker_name = b->outbound_name;
+      nlohmann::json given = nlohmann::json::parse(outbound_json, nullptr, false);
+      nlohmann::json env = nlohmann::json::object();
+      if (given.is_object())
+        for (const std::string& p : b->outbound_params)
+          if (auto v = given.find(p); v != given.end()) env[p] = *v;
+      outbound->env_json = env.empty() ? "" : env.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
   }
   // Per-script and per-call limits combine by taking the smallest.
   if (call_cpu > 0) cpu = std::min(cpu, call_cpu);
@@ -832,6 +835,8 @@ void Daemon::on_subrequest(Child* c, Message& m) {
   call->depth = depth + 1;
   call->worker_id = target_worker;
   call->chain = chain;
+  call->outbound = outbound;
+  call->parent_call = parent;
   Call* raw = call.get();
   calls_[call->id] = std::move(call);
   send_request(raw, target, slot, method, url, headers, body, args, cpu, subs);
@@ -936,7 +941,7 @@ void Daemon::finish_call(Call* call, Message* response, ErrorCode code, const st
       lingering_[owned->id] = Lingering{child->id, owned->worker_id,
                                         strtoull(owned->public_id.c_str(), nullptr, 16),
                                         Clock::now() + std::chrono::seconds(31), owned->depth,
-                                        owned->chain};
+                                        owned->chain, owned->outbound, owned->subrequests_left};
   }
   if (!response) {
     // Details go to the log (and later to tail), never to a public client.
@@ -945,14 +950,27 @@ void Daemon::finish_call(Call* call, Message* response, ErrorCode code, const st
          error_text(code), message.empty() ? "" : " ", message.c_str(),
          stack.empty() ? "" : ("\n" + stack).c_str());
   }
+  // The answer: status, text, headers, and the body inline or held.
+  int status = 0;
+  std::string status_text;
+  HeaderList headers;
+  std::shared_ptr<const std::string> body;
+  if (response) {
+    WireReader r(response->payload);
+    status = (int)r.u32();
+    status_text = r.str(1024);
+    headers = r.pairs(1000, 256 * 1024);
+    std::string inline_body = r.str();
+    uint64_t handle = r.u64();
+    body = handle && child ? held_body(child->id, handle) : nullptr;
+    if (!body) body = std::make_shared<const std::string>(std::move(inline_body));
+  }
   if (owned->client) {
     if (response) {
-      WireReader r(response->payload);
       HttpResponse resp;
-      resp.status = (int)r.u32();
-      r.str(1024);
-      for (auto& [k, v] : r.pairs(1000, 256 * 1024)) resp.headers.push_back({k, v});
-      resp.body = r.str();
+      resp.status = status;
+      for (auto& [k, v] : headers) resp.headers.push_back({k, v});
+      resp.body = *body;
       owned->client->respond(std::move(resp));
     } else {
       // An uncaught failure of a chain that hit the depth limit is the
@@ -964,12 +982,15 @@ void Daemon::finish_call(Call* call, Message* response, ErrorCode code, const st
     auto p = children_.find(owned->parent_child);
     if (p != children_.end() && !p->second->dead) {
       if (response)
-        p->second->ch->send(MsgType::subresponse, owned->parent_sub, response->payload);
+        p->second->ch->send(MsgType::subresponse, owned->parent_sub,
+                            sub_answer(p->second->id, owned->parent_call, status, status_text, headers, body,
+                                       "", false));
       else
         p->second->ch->send(MsgType::subrequest_failed, owned->parent_sub,
                             WireWriter().u32((uint32_t)code).str(message_for_caller(code, message)).data());
     }
   }
+  if (!open && !held_.empty()) release_held(owned->id);
   if (child && child->retired && child->inflight == 0 && child->role == Role::sandbox)
     kill_child(child, "retired");
 }

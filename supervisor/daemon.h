@@ -20,6 +20,7 @@
 #include "ipc/wire.h"
 #include "supervisor/admin_api.h"
 #include "supervisor/config.h"
+#include "supervisor/fetch_client.h"
 #include "supervisor/http.h"
 #include "supervisor/routes.h"
 #include "supervisor/store.h"
@@ -61,6 +62,9 @@ class Daemon : public AdminBackend {
   struct Child;
   struct Call;
   struct Chain;
+  struct Outbound;
+  struct Caller;
+  struct HeldBody;
 
  private:
   // children
@@ -84,13 +88,33 @@ class Daemon : public AdminBackend {
   // requests
   void on_public_request(std::shared_ptr<HttpExchange> ex);
   void on_subrequest(Child* c, Message& m);
+  // daemon_fetch.cc: the global fetch(), bodies held for runners, outbound workers
+  bool find_caller(Child* c, uint64_t parent, Caller& out);
+  void on_fetch(Child* c, Message& m);
+  void on_body_read(Child* c, Message& m);
+  void fetch_done(uint64_t child_id, uint64_t sub, uint64_t call_id, FetchResult result, uint64_t fetch_id);
+  uint64_t hold_body(uint64_t child_id, uint64_t call_id, std::shared_ptr<const std::string> bytes);
+  std::shared_ptr<const std::string> held_body(uint64_t child_id, uint64_t handle);
+  void release_held(uint64_t call_id);
+  void release_child(Child* c);
+  // A subresponse payload for `to` (a runner) about its request `call_id`:
+  // bodies over kInlineBodyMax are held and sent as a handle.
+  std::string sub_answer(uint64_t to_child, uint64_t call_id, int status, const std::string& status_text,
+                         const HeaderList& headers, std::shared_ptr<const std::string> body,
+                         const std::string& url, bool redirected);
+  std::unique_ptr<FetchClient> fetch_client_;
+  std::unordered_map<uint64_t, HeldBody> held_;  // by handle
+  uint64_t next_held_ = 1;
+  std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> fetches_;  // fetch id → (child, sub)
+
   void finish_call(Call* call, Message* response, ErrorCode code, const std::string& message,
                    const std::string& stack, bool open = false);
   Child* running_sandbox(const std::string& tenant_key);
   Child* start_sandbox(int64_t ns_id, const Script& script, std::string& error, ErrorCode& code);
   void send_request(Call* call, Child* target, uint64_t slot, const std::string& method,
                     const std::string& url, const HeaderList& headers, const std::string& body,
-                    const std::string& args, int64_t cpu_ms, int64_t subrequests);
+                    const std::string& args, int64_t cpu_ms, int64_t subrequests,
+                    const std::string& env_json = "");
   void error_page(const std::shared_ptr<HttpExchange>& ex, ErrorCode code,
                   const std::string& request_id);
 
@@ -124,6 +148,8 @@ class Daemon : public AdminBackend {
     Clock::time_point until;
     uint32_t depth;
     std::shared_ptr<Chain> chain;
+    std::shared_ptr<const Outbound> outbound;
+    int64_t subrequests_left;
   };
   std::unordered_map<uint64_t, Lingering> lingering_;  // answered dispatcher requests
   uint64_t next_call_id_ = 1;

@@ -236,8 +236,10 @@ class Sandbox {
         if (typeof status !== 'number') sb.violation('respond: status is ' + typeof status);
         if (typeof statusText !== 'string') sb.violation('respond: statusText is ' + typeof statusText);
         sb.checkPairs('respond', headers);
-        const text = sb.checkBody('respond', body);
-        sb.calls.push({ fn: 'respond', reqId, status, statusText, headers: plain(headers), body: text });
+        // A number is the handle of a body the supervisor holds.
+        const held = typeof body === 'number' ? body : 0;
+        const text = held ? null : sb.checkBody('respond', body);
+        sb.calls.push({ fn: 'respond', reqId, status, statusText, headers: plain(headers), body: text, held });
       },
       fail(reqId, kind, message, stack) {
         if (arguments.length !== 4) sb.violation('fail: ' + arguments.length + ' arguments');
@@ -246,18 +248,38 @@ class Sandbox {
         if (typeof message !== 'string' || typeof stack !== 'string') sb.violation('fail: message/stack not strings');
         sb.calls.push({ fn: 'fail', reqId, kind, message, stack });
       },
-      subrequest(parentReqId, bindingName, scriptName, argsJson, method, url, headers, body) {
-        if (arguments.length !== 8) sb.violation('subrequest: ' + arguments.length + ' arguments');
-        for (const [k, v] of Object.entries({ bindingName, scriptName, argsJson, method, url })) {
+      subrequest(parentReqId, bindingName, scriptName, argsJson, method, url, headers, body, cpuMs, subRequests, outboundJson) {
+        if (arguments.length !== 11) sb.violation('subrequest: ' + arguments.length + ' arguments');
+        for (const [k, v] of Object.entries({ bindingName, scriptName, argsJson, method, url, outboundJson })) {
           if (typeof v !== 'string') sb.violation('subrequest: ' + k + ' is ' + typeof v);
         }
         sb.checkPairs('subrequest', headers);
-        const text = sb.checkBody('subrequest', body);
-        const call = { fn: 'subrequest', parentReqId, bindingName, scriptName, argsJson, method, url, headers: plain(headers), body: text };
+        const held = typeof body === 'number' ? body : 0;
+        const text = held ? null : sb.checkBody('subrequest', body);
+        const call = { fn: 'subrequest', parentReqId, bindingName, scriptName, argsJson, method, url, headers: plain(headers), body: text, held, outboundJson };
         sb.calls.push(call);
         if (sb.refuseSubrequests !== null) throw new Error(sb.refuseSubrequests);
         call.subId = sb.nextSubId++;
         return call.subId;
+      },
+      fetch(parentReqId, method, url, headers, body, redirect) {
+        if (arguments.length !== 6) sb.violation('fetch: ' + arguments.length + ' arguments');
+        if (typeof method !== 'string' || typeof url !== 'string') sb.violation('fetch: method/url not strings');
+        if (![0, 1, 2].includes(redirect)) sb.violation('fetch: redirect is ' + redirect);
+        sb.checkPairs('fetch', headers);
+        const held = typeof body === 'number' ? body : 0;
+        const text = held ? null : sb.checkBody('fetch', body);
+        const call = { fn: 'fetch', parentReqId, method, url, headers: plain(headers), body: text, held, redirect };
+        sb.calls.push(call);
+        if (sb.refuseSubrequests !== null) throw new Error(sb.refuseSubrequests);
+        call.subId = sb.nextSubId++;
+        return call.subId;
+      },
+      readBody(parentReqId, handle) {
+        if (arguments.length !== 2 || typeof handle !== 'number') sb.violation('readBody: bad arguments');
+        const call = { fn: 'readBody', parentReqId, handle, readId: sb.nextSubId++ };
+        sb.calls.push(call);
+        return call.readId;
       },
       log(level, reqId, text) {
         if (!LOG_LEVELS.includes(level)) sb.violation('log: level ' + level);
@@ -307,9 +329,10 @@ class Sandbox {
     return text === null || text === undefined ? null : this.run('new TextEncoder()').encode(text);
   }
 
-  handle(reqId, method, url, headers, body, argsJson) {
+  handle(reqId, method, url, headers, body, argsJson, envJson) {
     this.open.add(reqId);
-    this.wfp.handle(reqId, method || 'GET', url || 'https://example.com/', headers || [], this.bytes(body), argsJson || '');
+    this.wfp.handle(reqId, method || 'GET', url || 'https://example.com/', headers || [], this.bytes(body), argsJson || '',
+      envJson || '');
     this.drain();
   }
 
@@ -317,8 +340,16 @@ class Sandbox {
     return this.wfp.drain();
   }
 
-  subResolve(subId, status, statusText, headers, body) {
-    const r = this.wfp.subResolve(subId, status, statusText || '', headers || [], this.bytes(body));
+  subResolve(subId, status, statusText, headers, body, held) {
+    const h = held || {};
+    const r = this.wfp.subResolve(subId, status, statusText || '', headers || [], this.bytes(body), h.handle || 0,
+      h.size || 0, h.url || '', h.redirected === true);
+    this.drain();
+    return r;
+  }
+
+  bodyResolve(readId, text) {
+    const r = this.wfp.bodyResolve(readId, this.bytes(text));
     this.drain();
     return r;
   }
@@ -1491,9 +1522,6 @@ test('APIs not provided yet throw errors that name them', () => {
     assert.strictEqual(sb.run('typeof ' + name), 'function', name);
     assert.throws(() => sb.run('new ' + name + '()'), (e) => e.name === 'TypeError' && e.message === name + ' is not supported by wfp yet (see wfp-runtime(7))', name);
   }
-  const err = sb.rejection('return fetch("https://example.com/")');
-  assert.strictEqual(err.message, 'fetch() is not available in this version of wfp (see wfp-runtime(7))');
-  assert.strictEqual(err.name, 'Error');
   assert.throws(() => sb.run('caches.default'), /caches\.default is not supported by wfp yet/);
   assert.match(sb.rejection('return caches.open("x")').message, /caches\.open\(\) is not supported/);
 });
@@ -1527,6 +1555,95 @@ test('request.url is the string the host gave, unparsed', () => {
   commonjs(sb, 'module.exports = { fetch: function (r) { return new Response(typeof r.url + " " + r.url); } };');
   sb.handle(1, 'GET', 'HTTPS://Example.COM/a/../b?x=1#frag');
   assert.strictEqual(sb.result(1).body, 'string HTTPS://Example.COM/a/../b?x=1#frag');
+});
+
+// ---------------------------------------------------------------------------
+// fetch(): the request goes to the host; large bodies stay there as handles.
+
+test('fetch() hands the request to the host and resolves with its answer', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (req) { return fetch("https://api.example/v1?q=1", { method: "POST",' +
+    ' headers: { "x-key": "k" }, body: "payload", redirect: "manual" }).then(function (res) {' +
+    ' return res.text().then(function (t) { return new Response(res.status + " " + res.url + " " + res.redirected + " " + t); }); }); } };');
+  sb.handle(1);
+  const f = sb.calls.find((c) => c.fn === 'fetch');
+  assert.strictEqual(f.method, 'POST');
+  assert.strictEqual(f.url, 'https://api.example/v1?q=1');
+  assert.deepStrictEqual(f.headers.find((h) => h[0] === 'x-key'), ['x-key', 'k']);
+  assert.strictEqual(f.body, 'payload');
+  assert.strictEqual(f.redirect, 1);
+  assert.strictEqual(f.parentReqId, 1);
+  sb.subResolve(f.subId, 200, 'OK', [], 'hello', { url: 'https://api.example/final', redirected: true });
+  assert.strictEqual(sb.result(1).body, '200 https://api.example/final true hello');
+  assert.deepStrictEqual(sb.violations, []);
+});
+
+test('a failed fetch() rejects with a TypeError carrying the host message', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function () { return fetch("http://x.example/").then(null, function (e) {' +
+    ' return new Response(e.name + ": " + e.message); }); } };');
+  sb.handle(1);
+  const f = sb.calls.find((c) => c.fn === 'fetch');
+  sb.subReject(f.subId, 'fetch failed: could not connect to 10.0.0.1:80 (Connection refused)');
+  assert.strictEqual(sb.result(1).body, 'TypeError: fetch failed: could not connect to 10.0.0.1:80 (Connection refused)');
+});
+
+test('fetch() outside a request, or with a bad redirect mode, fails without reaching the host', () => {
+  const sb = new Sandbox();
+  assert.match(sb.rejection('return fetch("https://example.com/")').message, /Disallowed operation called within global scope/);
+  assert.throws(() => sb.run('new Request("https://a/", { redirect: "sometimes" })'), /not a valid value for 'redirect'/);
+  assert.strictEqual(sb.run('new Request("https://a/", { redirect: "error" }).redirect'), 'error');
+  assert.strictEqual(sb.run('new Request(new Request("https://a/", { redirect: "manual" })).redirect'), 'manual');
+  assert.strictEqual(sb.calls.filter((c) => c.fn === 'fetch').length, 0);
+});
+
+test('a held body is read from the host only when the worker reads it', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function () { return fetch("https://big.example/").then(function (res) {' +
+    ' return res.text().then(function (t) { return new Response("got " + t.length); }); }); } };');
+  sb.handle(1);
+  const f = sb.calls.find((c) => c.fn === 'fetch');
+  sb.subResolve(f.subId, 200, 'OK', [], null, { handle: 77, size: 5 });
+  const read = sb.calls.find((c) => c.fn === 'readBody');
+  assert.strictEqual(read.handle, 77);
+  assert.strictEqual(read.parentReqId, 1);
+  sb.bodyResolve(read.readId, 'abcde');
+  assert.strictEqual(sb.result(1).body, 'got 5');
+});
+
+test('a held body passed on is answered by handle, never read', () => {
+  for (const code of ['return res;', 'return new Response(res.body, res);',
+    'return new Response(res.body, { status: 201, headers: { "x-wrapped": "1" } });']) {
+    const sb = new Sandbox();
+    commonjs(sb, 'module.exports = { fetch: function () { return fetch("https://big.example/").then(function (res) { ' + code + ' }); } };');
+    sb.handle(1);
+    const f = sb.calls.find((c) => c.fn === 'fetch');
+    sb.subResolve(f.subId, 200, 'OK', [['content-type', 'application/octet-stream']], null, { handle: 9, size: 1 << 20 });
+    assert.strictEqual(sb.calls.filter((c) => c.fn === 'readBody').length, 0, code);
+    assert.strictEqual(sb.result(1).held, 9, code);
+    assert.deepStrictEqual(sb.violations, [], code);
+  }
+  // And as the body of another fetch.
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function () { return fetch("https://a.example/").then(function (res) {' +
+    ' return fetch("https://b.example/", { method: "PUT", body: res.body }); }); } };');
+  sb.handle(1);
+  sb.subResolve(sb.calls.find((c) => c.fn === 'fetch').subId, 200, 'OK', [], null, { handle: 5, size: 100000 });
+  const second = sb.calls.filter((c) => c.fn === 'fetch')[1];
+  assert.strictEqual(second.held, 5);
+  assert.strictEqual(second.method, 'PUT');
+});
+
+test('get() passes its outbound values, and a call may add values to env', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (req, env) { env.DISPATCHER.get("a", null, { outbound: { TENANT: "t1" } }).fetch("https://a/");' +
+    ' return new Response(String(env.TENANT) + " " + typeof env.DISPATCHER); } };',
+  [{ type: 'dispatch_namespace', name: 'DISPATCHER' }]);
+  sb.handle(1);
+  assert.strictEqual(sb.subrequests()[0].outboundJson, '{"TENANT":"t1"}');
+  assert.strictEqual(sb.result(1).body, 'undefined object');
+  sb.handle(2, 'GET', 'https://x/', [], null, '', '{"TENANT":"t2"}');
+  assert.strictEqual(sb.result(2).body, 't2 object');
 });
 
 // ---------------------------------------------------------------------------

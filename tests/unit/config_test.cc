@@ -81,7 +81,7 @@ TEST(Config, TheTableDeclaresEveryKeyOnceWithSaneBounds) {
       EXPECT_LE(d, k.max) << k.name;
     }
   }
-  EXPECT_EQ(names.size(), 22u);
+  EXPECT_EQ(names.size(), 26u);
   for (const char* must : {"listen",
                            "admin_socket",
                            "data_dir",
@@ -103,6 +103,10 @@ TEST(Config, TheTableDeclaresEveryKeyOnceWithSaneBounds) {
                            "max_header_bytes",
                            "max_connections",
                            "header_timeout_ms",
+                           "fetch_deny_networks",
+                           "fetch_allow_networks",
+                           "fetch_ca_file",
+                           "fetch_timeout_ms",
                            "log_level"})
     EXPECT_TRUE(names.count(must)) << must;
 }
@@ -293,4 +297,23 @@ TEST(Config, LoadsAFileAndNamesItInErrors) {
   EXPECT_NE(errors[0].find("missing.conf"), std::string::npos);
   EXPECT_NE(errors[0].find("No such file"), std::string::npos) << errors[0];
   std::filesystem::remove_all(dir);
+}
+
+TEST(Config, FetchNetworksAreCheckedAndMayBeEmpty) {
+  Config c = default_config();
+  EXPECT_NE(c.fetch_deny_networks.find("127.0.0.0/8"), std::string::npos);
+  EXPECT_EQ(c.fetch_allow_networks, "");
+  EXPECT_EQ(c.fetch_ca_file, "");
+  EXPECT_EQ(c.fetch_timeout_ms, 30000);
+  std::vector<std::string> errors;
+  EXPECT_TRUE(check_config(c, errors)) << (errors.empty() ? "" : errors[0]);
+  ASSERT_TRUE(parse_config("fetch_allow_networks = 10.1.2.0/24, ::1\nfetch_deny_networks =\n", "t.conf", c, errors))
+      << (errors.empty() ? "" : errors[0]);
+  EXPECT_EQ(c.fetch_allow_networks, "10.1.2.0/24, ::1");
+  EXPECT_EQ(c.fetch_deny_networks, "");
+  EXPECT_TRUE(check_config(c, errors));
+  errors.clear();
+  EXPECT_FALSE(parse_config("fetch_allow_networks = 10.0.0.0/33\n", "t.conf", c, errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("t.conf:1: fetch_allow_networks"), std::string::npos) << errors[0];
 }

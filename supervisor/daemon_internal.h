@@ -1,0 +1,105 @@
+// The records behind Daemon (daemon.h), shared by its source files
+// (daemon.cc: children and calls; daemon_fetch.cc: fetch(), held bodies,
+// outbound workers). Private to the supervisor.
+#pragma once
+#include <event2/event.h>
+
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "supervisor/daemon.h"
+
+namespace wfp {
+
+// Limits of a whole chain of calls (DESIGN.md): depth and invocations.
+constexpr uint32_t kMaxDepth = 16;
+constexpr int kMaxInvocations = 32;
+// The loop marker: every fetch() carries the depth of the chain it was made
+// in; a request arriving with it goes on from there (on_public_request).
+constexpr const char* kLoopHeader = "wfp-loop";
+
+struct Daemon::Child {
+  Daemon* daemon = nullptr;
+  uint64_t id = 0;
+  Role role = Role::sandbox;
+  pid_t pid = 0;
+  uint32_t seq = 0;
+  std::unique_ptr<Channel> ch;
+  event* ev = nullptr;
+  std::string title;
+  bool dead = false;
+  int index = 0;            // dispatcher number
+  std::string tenant;       // sandbox: "nsid/name"; empty while spare
+  std::string label;        // sandbox: "ns/name"
+  uint64_t slot = 0;        // sandbox: the script id it loaded
+  std::vector<Binding> bindings;  // sandbox: its script's (service bindings)
+  int64_t cpu_ms = 0;       // sandbox: the script's effective limits
+  int64_t subrequests = 0;
+  bool retired = false;     // sandbox: finish in-flight work, take no more
+  int inflight = 0;
+  uint64_t served = 0;
+  bool compiling = false;         // compiler: has `job` at the compiler
+  PendingCompile job;
+  Clock::time_point compile_deadline{};
+  Clock::time_point started = Clock::now();
+  Clock::time_point last_used = Clock::now();
+  // Requests given up on (wall-clock limit) whose late answers are dropped.
+  std::unordered_set<uint64_t> forgotten;
+  std::unordered_set<uint64_t> fetches;  // FetchClient ids in flight for it
+};
+
+struct Daemon::Chain {
+  int invocations = 1;    // workers run for this client request so far
+  bool loop_hit = false;  // some call was refused at the depth limit
+};
+
+// Where the fetches of a user worker reached through a dispatch binding
+// with an outbound worker go first, with the parameters the dispatcher
+// passed (already limited to the ones the binding declares).
+struct Daemon::Outbound {
+  int64_t worker_id = 0;
+  std::string worker_name;
+  std::string env_json;  // {"P1": value, ...}
+};
+
+struct Daemon::Call {
+  Daemon* daemon = nullptr;
+  uint64_t id = 0;
+  uint64_t child_id = 0;                   // where it runs
+  std::shared_ptr<HttpExchange> client;    // origin: a public client
+  uint64_t parent_child = 0;               // origin: a subrequest of this child…
+  uint64_t parent_sub = 0;                 // …with this sub id
+  std::string public_id;                   // shown on error pages and in logs
+  int64_t worker_id = 0;                   // dispatcher calls: the platform worker
+  std::string label;                       // what runs, for logs
+  uint32_t depth = 1;
+  std::shared_ptr<Chain> chain;            // shared by every call of one client request
+  std::shared_ptr<const Outbound> outbound;  // the worker's fetches go there first
+  uint64_t parent_call = 0;                // origin subrequest: the parent's request id
+  int64_t subrequests_left = 0;            // the supervisor's own count (the runner counts too)
+  event* timer = nullptr;
+};
+
+// What a worker's own calls (subrequests, fetches) inherit from the request
+// they are made for: in flight, or answered and kept open (waitUntil).
+struct Daemon::Caller {
+  uint64_t call_id = 0;
+  int64_t worker_id = 0;
+  uint32_t depth = 1;
+  std::string public_id;
+  std::shared_ptr<Chain> chain;
+  std::shared_ptr<const Outbound> outbound;
+  int64_t* subrequests_left = nullptr;  // in the Call or the Lingering record
+};
+
+// A body the supervisor keeps for a runner (kInlineBodyMax): owned by one
+// child, for one of its requests; freed when that request ends.
+struct Daemon::HeldBody {
+  uint64_t child_id = 0;
+  uint64_t call_id = 0;
+  std::shared_ptr<const std::string> bytes;
+};
+
+}  // namespace wfp
