@@ -655,6 +655,13 @@ Object.defineProperty(function (global) {
     this.size = size;
   }
   defineTag(HeldBody.prototype, 'ReadableStream');
+  // The HeldBody objects made for live requests, by handle: only these
+  // stand for a held body; an object a worker makes to look like one
+  // (Object.create of the prototype) is just an object.
+  var heldBodies = createObject(null);
+  function isHeld(x) {
+    return x instanceof HeldBody && heldBodies[x.handle] === x;
+  }
   var K_BODY = slot('body');
   var K_USED = slot('used');
   var K_HEADERS = slot('headers');
@@ -673,7 +680,7 @@ Object.defineProperty(function (global) {
   // Copies, like the Fetch spec: later changes to the caller's buffer must
   // not change a body already handed over.
   function extractBody(init) {
-    if (init instanceof HeldBody) return init;
+    if (isHeld(init)) return init;
     if (isObject(init)) {
       if (isArrayBuffer(init)) return copyOf(new Uint8(init));
       if (isView(init)) return copyOf(new Uint8(init.buffer, init.byteOffset, init.byteLength));
@@ -686,7 +693,7 @@ Object.defineProperty(function (global) {
   var FORM_URLENCODED = 'application/x-www-form-urlencoded;charset=UTF-8';
   function bodyContentType(init) {
     if (!isObject(init)) return TEXT_PLAIN;
-    if (init instanceof HeldBody) return null;
+    if (isHeld(init)) return null;
     if (isArrayBuffer(init) || isView(init)) return null;
     var Params = global.URLSearchParams;
     if (typeof Params === 'function' && init instanceof Params) return FORM_URLENCODED;
@@ -1091,6 +1098,7 @@ Object.defineProperty(function (global) {
     this.responded = false; // service worker: respondWith() was called
     this.result = undefined;
     this.passThrough = false; // ctx.passThroughOnException() was called
+    this.held = null; // handles of the bodies held for it
   }
 
   function finishRequest(st) {
@@ -1105,6 +1113,9 @@ Object.defineProperty(function (global) {
     if (!st.answered || st.pending !== 0 || live[st.id] !== st) return;
     delete live[st.id];
     if (st.timers > 0) dropTimers(st);
+    if (st.held !== null) {
+      for (var h = 0; h < st.held.length; h++) delete heldBodies[st.held[h]];
+    }
     try {
       host.done(st.id);
     } catch (e) {
@@ -1604,7 +1615,16 @@ Object.defineProperty(function (global) {
     delete pendingSubrequests[subId];
     var saved = current;
     current = entry.context;
-    var bodyValue = handle > 0 ? new HeldBody(handle, size) : isObject(body) ? body : null;
+    var bodyValue = isObject(body) ? body : null;
+    if (handle > 0) {
+      bodyValue = new HeldBody(handle, size);
+      heldBodies[handle] = bodyValue;
+      var st = live[entry.context];
+      if (st !== undefined) {
+        if (st.held === null) st.held = [];
+        st.held.push(handle);
+      }
+    }
     // Null-body statuses (and HEAD) carry no body whatever came.
     if (status === 101 || status === 204 || status === 205 || status === 304) bodyValue = null;
     var response = setResponse(createObject(ResponsePrototype), status, String(statusText),

@@ -148,7 +148,14 @@ std::string Daemon::sub_answer(uint64_t to_child, uint64_t call_id, int status, 
                                const std::string& url, bool redirected) {
   WireWriter w;
   w.u32((uint32_t)status).str(status_text).pairs(headers);
-  if (body && body->size() > kInlineBodyMax) {
+  // What one request may have held here is bounded by its heap's size
+  // (memory_mb): past it a body goes inline, where the heap limit applies.
+  uint64_t held_for_call = 0;
+  if (body && body->size() > kInlineBodyMax)
+    for (const auto& [h, hb] : held_)
+      if (hb.call_id == call_id) held_for_call += hb.bytes->size();
+  uint64_t cap = (uint64_t)config_.memory_mb << 20;
+  if (body && body->size() > kInlineBodyMax && held_for_call + body->size() <= cap) {
     uint64_t size = body->size();
     uint64_t handle = hold_body(to_child, call_id, std::move(body));
     w.str("").u64(handle).u64(size);

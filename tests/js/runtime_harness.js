@@ -1623,6 +1623,15 @@ test('a held body passed on is answered by handle, never read', () => {
     assert.strictEqual(sb.result(1).held, 9, code);
     assert.deepStrictEqual(sb.violations, [], code);
   }
+  // A look-alike a worker makes is an ordinary object, never a handle.
+  const forger = new Sandbox();
+  commonjs(forger, 'module.exports = { fetch: function () { return fetch("https://big.example/").then(function (res) {' +
+    ' var fake = Object.create(Object.getPrototypeOf(res.body)); fake.handle = 4242; fake.size = 1;' +
+    ' return new Response(fake); }); } };');
+  forger.handle(1);
+  forger.subResolve(forger.calls.find((c) => c.fn === 'fetch').subId, 200, 'OK', [], null, { handle: 8, size: 1 << 20 });
+  assert.strictEqual(forger.result(1).held, 0);
+  assert.strictEqual(forger.result(1).body, '[object ReadableStream]');
   // And as the body of another fetch.
   const sb = new Sandbox();
   commonjs(sb, 'module.exports = { fetch: function () { return fetch("https://a.example/").then(function (res) {' +
