@@ -26,8 +26,23 @@ struct Channel::Ring {
   alignas(64) std::atomic<uint64_t> head;        // bytes produced (producer writes)
   alignas(64) std::atomic<uint64_t> tail;        // bytes consumed (consumer writes)
   alignas(64) std::atomic<uint32_t> want_space;  // producer is waiting for room
+  // Child's ring only (the child writes, the supervisor's watchdog reads):
+  // the request whose JavaScript runs now (0: none) and a count of runs.
+  alignas(64) std::atomic<uint64_t> running;
+  std::atomic<uint64_t> runs;
 };
+static_assert(sizeof(Channel::Ring) <= 256, "a ring's header must fit its stride");
 static_assert(std::atomic<uint64_t>::is_always_lock_free, "rings need lock-free 64-bit atomics");
+
+void Channel::mark_running(uint64_t request) {
+  if (request) out_ring_->runs.store(out_ring_->runs.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  out_ring_->running.store(request, std::memory_order_relaxed);
+}
+
+void Channel::peer_running(uint64_t& request, uint64_t& runs) const {
+  request = in_ring_->running.load(std::memory_order_relaxed);
+  runs = in_ring_->runs.load(std::memory_order_relaxed);
+}
 
 namespace {
 
@@ -274,6 +289,23 @@ ChannelStatus Channel::service(std::vector<Message>& out) {
   if (st != ChannelStatus::ok) return st;
   return peer_closed_ ? ChannelStatus::closed : ChannelStatus::ok;
 }
+
+#ifdef WFP_TEST_HOOKS
+bool Channel::test_write_raw(std::string_view bytes) {
+  // Whole frames queued before stay whole: the raw bytes go after them.
+  if (!flush() || !pending_.empty()) return false;
+  uint64_t tail = out_ring_->tail.load(std::memory_order_acquire);
+  if (tail > out_head_ || kRingBytes - (out_head_ - tail) < bytes.size()) return false;
+  size_t pos = out_head_ % kRingBytes;
+  size_t first = std::min(bytes.size(), kRingBytes - pos);
+  memcpy(out_data_ + pos, bytes.data(), first);
+  memcpy(out_data_, bytes.data() + first, bytes.size() - first);
+  out_head_ += bytes.size();
+  out_ring_->head.store(out_head_, std::memory_order_release);
+  ring_doorbell();
+  return true;
+}
+#endif
 
 bool Channel::wait(int timeout_ms) {
   pollfd p{doorbell_fd_, POLLIN, 0};

@@ -68,14 +68,30 @@ class Channel {
   // (-1 = forever). Child side only. False on timeout.
   bool wait(int timeout_ms);
 
+  // Child side: which request's JavaScript runs now (0: none), before and
+  // after every call into a heap. Supervisor side: what the child last said
+  // (hostile: used only to decide whether to kill this child, never to
+  // name another's work). See the watchdog in supervisor/daemon.cc.
+  void mark_running(uint64_t request);
+  void peer_running(uint64_t& request, uint64_t& runs) const;
+
   const std::string& error() const { return error_; }
   Role peer() const { return peer_; }
 
+#ifdef WFP_TEST_HOOKS
+  // build/wfpd-test only (sandbox/test_hooks.cc, for tests/security):
+  // publishes `bytes` in the outgoing ring as they are, with no framing,
+  // after any queued frames, and rings the doorbell; false if queued
+  // frames are still waiting or the bytes don't fit. Lets a test play a
+  // peer that writes bad lengths.
+  bool test_write_raw(std::string_view bytes);
+#endif
+
   static constexpr size_t kRingBytes = 256 * 1024;
+  struct Ring;
 
  private:
   Channel() = default;
-  struct Ring;
   bool flush();
   ChannelStatus read_frames(std::vector<Message>& out);
   void ring_doorbell();

@@ -21,6 +21,7 @@ const char* error_text(ErrorCode code) {
     case ErrorCode::bad_response: return "Handler did not return a Response.";
     case ErrorCode::invocation_limit: return "Too many worker invocations.";
     case ErrorCode::fetch_failed: return "fetch failed";
+    case ErrorCode::throttled: return "Worker is unavailable: it keeps crashing.";
   }
   return "unknown error";
 }

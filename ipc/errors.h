@@ -24,6 +24,7 @@ enum class ErrorCode : uint16_t {
   bad_response = 13,     // the handler did not produce a Response
   invocation_limit = 14, // Too many worker invocations.
   fetch_failed = 15,     // a fetch() failed (network, TLS, destination refused)
+  throttled = 16,        // a user worker whose sandboxes keep dying, refused a while
 };
 
 // One-line text of a code; for codes a worker sees, the exact Workers string.

@@ -12,6 +12,7 @@ namespace wfp {
 namespace {
 LogLevel g_level = LogLevel::info;  // process-wide by nature: fd 2 is too
 char g_role[48] = "supervisor";
+LogSink g_sink = nullptr;
 const char* level_name(LogLevel l) {
   switch (l) {
     case LogLevel::debug: return "debug";
@@ -24,6 +25,8 @@ const char* level_name(LogLevel l) {
 }  // namespace
 
 void log_set_level(LogLevel level) { g_level = level; }
+void log_set_sink(LogSink sink) { g_sink = sink; }
+const char* log_level_name(LogLevel level) { return level_name(level); }
 bool log_enabled(LogLevel level) { return level >= g_level; }
 void log_set_role(const std::string& role) {
   snprintf(g_role, sizeof g_role, "%s", role.c_str());
@@ -50,6 +53,11 @@ void logf(LogLevel level, const char* fmt, ...) {
   // A log line is one line: tenant text must not forge a second one.
   for (size_t i = n; i < len; i++)
     if (buf[i] == '\n' || buf[i] == '\r') buf[i] = ' ';
+  if (g_sink) {
+    g_sink(level, buf + n, len - n);
+    errno = saved;
+    return;
+  }
   buf[len++] = '\n';
   ssize_t w = write(2, buf, len);
   (void)w;

@@ -11,6 +11,12 @@ void log_set_level(LogLevel level);
 // Parses "debug", "info", "warn", "error"; false for anything else.
 bool log_parse_level(const std::string& text, LogLevel& out);
 void log_set_role(const std::string& role);
+// A locked child has no stderr: its lines go to the supervisor instead,
+// which writes them under its own name for the child. The sink gets the
+// level and the text alone (no pid or role: those come from the channel).
+using LogSink = void (*)(LogLevel level, const char* text, size_t len);
+void log_set_sink(LogSink sink);
+const char* log_level_name(LogLevel level);
 bool log_enabled(LogLevel level);
 void logf(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -4,6 +4,9 @@
 // errors before they reach Duktape, and Duktape's own exception type
 // (duk_internal_exception) is never caught here.
 #include "sandbox/host.h"
+#ifdef WFP_TEST_HOOKS
+#include "sandbox/test_hooks.h"
+#endif
 
 #include <cstdlib>
 #include <cstring>
@@ -450,6 +453,10 @@ WorkerHeap::WorkerHeap(HostSink* sink) : state_(std::make_unique<State>()), sink
   // catalogue 11); workers never need it.
   duk_del_prop_string(ctx, -1, "Duktape");
   duk_pop_2(ctx);
+#ifdef WFP_TEST_HOOKS
+  // Only in build/wfpd-test, for the attack suite (tests/security).
+  test_hooks_register(ctx);
+#endif
 }
 
 WorkerHeap::~WorkerHeap() {
@@ -771,6 +778,24 @@ bool WorkerHeap::eval(const std::string& filename, const std::string& source, st
 }
 
 }  // namespace wfp
+
+namespace {
+double g_clock_ms = 0;  // the frozen clock, once host_clock_advance() ran
+bool g_clock_frozen = false;
+double real_now_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000);
+}
+}  // namespace
+
+void wfp::host_clock_advance() {
+  g_clock_ms = real_now_ms();
+  g_clock_frozen = true;
+}
+
+// Duktape's Date provider (duk_config_overrides.h): whole milliseconds.
+double wfp_duk_date_now() { return g_clock_frozen ? g_clock_ms : real_now_ms(); }
 
 // Called by Duktape at every interrupt (DUK_USE_EXEC_TIMEOUT_CHECK). Once
 // the deadline has passed it keeps answering true, so a catch or finally

@@ -72,6 +72,11 @@ class HostSink {
   virtual void done(uint64_t req) = 0;
 };
 
+// Workers' clock moves only across I/O: the runner calls this once per
+// wake-up, and until the first call (tests, the compiler) the clock is
+// the real one.
+void host_clock_advance();
+
 // The build id stamped on bytecode: bytecode is loaded only by the build
 // that made it (Duktape does not verify bytecode).
 const char* host_build_id();

@@ -18,6 +18,9 @@
 #include "sandbox/child.h"
 #include "sandbox/host.h"
 #include "sandbox/lowering.h"
+#ifdef WFP_TEST_HOOKS
+#include "sandbox/test_hooks.h"
+#endif
 
 namespace wfp {
 namespace {
@@ -103,12 +106,29 @@ struct Timer {
 constexpr auto kWaitUntilLimit = std::chrono::seconds(30);
 constexpr size_t kMaxTimersPerRequest = 10000;
 
+// Tells the supervisor's watchdog whose JavaScript runs, for as long as a
+// call into a heap lasts (kLoading: a script's top level).
+class Running {
+ public:
+  static constexpr uint64_t kLoading = ~0ull;
+  Running(Channel& ch, uint64_t request) : ch_(ch) { ch_.mark_running(request); }
+  ~Running() { ch_.mark_running(0); }
+  Running(const Running&) = delete;
+  Running& operator=(const Running&) = delete;
+
+ private:
+  Channel& ch_;
+};
+
 class Runner : public HostSink {
  public:
   Runner(Role role, Channel& ch, size_t memory_bytes, std::unique_ptr<WorkerHeap> preloaded)
       : role_(role), ch_(ch), memory_bytes_(memory_bytes), preloaded_(std::move(preloaded)) {}
 
   [[noreturn]] void run() {
+#ifdef WFP_TEST_HOOKS
+    test_hooks_attach(&ch_);  // build/wfpd-test only (tests/security)
+#endif
     ch_.send(MsgType::hello, 0, WireWriter().str(host_build_id()).data());
     // The compiler is kept warm: Babel is loaded before the first deploy.
     if (role_ == Role::compiler) {
@@ -121,6 +141,9 @@ class Runner : public HostSink {
     std::vector<Message> msgs;
     for (;;) {
       ch_.wait(next_wakeup_ms());
+      // Time moves for workers only across I/O (a Spectre mitigation, as
+      // on Workers): every call made for this wake-up sees one clock.
+      host_clock_advance();
       run_due_timers();
       msgs.clear();
       ChannelStatus st = ch_.service(msgs);
@@ -326,7 +349,10 @@ class Runner : public HostSink {
       forget_timer(it->second, id);
       auto inst = it->second.inst;
       current_ = inst.get();
-      inst->heap->fire_timer(id, it->second.cpu_ms);
+      {
+        Running running(ch_, req);
+        inst->heap->fire_timer(id, it->second.cpu_ms);
+      }
       current_ = nullptr;
       after_call(inst);
       if (role_ == Role::sandbox && inst->heap->tripped() != HeapTrip::none) return;
@@ -369,6 +395,7 @@ class Runner : public HostSink {
     inst.heap = new_heap();
     current_ = &inst;
     const LoadParams& p = inst.params;
+    Running running(ch_, Running::kLoading);
     bool ok = inst.heap->load(p.label, p.format, p.lowered.empty() ? p.source : p.lowered,
                               p.bytecode, p.build_id, p.bindings, p.cpu_ms, code, error);
     error = map_positions(error, p.label + ".js", p.line_map);
@@ -434,7 +461,10 @@ class Runner : public HostSink {
     f.subrequests_left = subrequests;
     requests_[m.request_id] = std::move(f);
     current_ = inst.get();
-    inst->heap->handle(m.request_id, method, url, headers, body, args, cpu_ms, env_json);
+    {
+      Running running(ch_, m.request_id);
+      inst->heap->handle(m.request_id, method, url, headers, body, args, cpu_ms, env_json);
+    }
     current_ = nullptr;
     after_call(inst);
   }
@@ -486,7 +516,10 @@ class Runner : public HostSink {
     if (it == requests_.end()) return;
     auto inst = it->second.inst;
     current_ = inst.get();
-    f(*inst->heap, parent, it->second.cpu_ms);
+    {
+      Running running(ch_, parent);
+      f(*inst->heap, parent, it->second.cpu_ms);
+    }
     current_ = nullptr;
     after_call(inst);
   }

@@ -2150,6 +2150,20 @@ Object.defineProperty(function (global) {
     if (global[UNSUPPORTED[u]] === undefined) defineGlobal(UNSUPPORTED[u], bindTo(unsupportedConstructor, undefined, UNSUPPORTED[u]));
   }
   if (global.fetch === undefined) defineGlobal('fetch', fetch);
+  // As on Workers: performance.now() is Date.now(), timeOrigin 0; both
+  // move only across I/O.
+  if (global.performance === undefined) {
+    var dateNow = Date.now;
+    var performance = {};
+    defineMethods(performance, {
+      now: function now() {
+        return dateNow();
+      }
+    });
+    defineProperty(performance, 'timeOrigin', { value: 0, enumerable: true });
+    defineTag(performance, 'Performance');
+    defineGlobal('performance', performance);
+  }
   if (global.caches === undefined) defineGlobal('caches', caches);
 
   var wfp = {

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -24,6 +25,7 @@
 
 #include "ipc/channel.h"
 #include "ipc/log.h"
+#include "ipc/wire.h"
 #include "sandbox/child.h"
 #include "sandbox/host.h"
 #include "sandbox/natives.h"
@@ -78,6 +80,16 @@ void report(int fd, ZygoteReportKind kind, uint32_t seq, int32_t pid, int32_t va
   ssize_t n;
   do n = send(fd, &r, sizeof r, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
+}
+
+// A locked child's log sink (ipc/log.h): a log message the supervisor
+// writes under its own name for this child.
+Channel* g_log_channel = nullptr;
+void log_to_channel(LogLevel level, const char* text, size_t len) {
+  if (!g_log_channel) return;
+  std::string lv = std::string("sys.") + log_level_name(level);
+  g_log_channel->send(MsgType::log, 0,
+                      WireWriter().str(lv).str(std::string_view(text, std::min(len, kLogTextMax))).data());
 }
 
 void set_limit(int resource, rlim_t value, const char* name) {
@@ -198,6 +210,14 @@ int zygote_main(int ctl_fd) {
   }
   if (syscall(SYS_close_range, 4u, ~0u, 0u) != 0) {
     log_syscall_failure("lockdown", "close_range(4, ~0)", errno);
+    _exit(71);
+  }
+  // From here on log lines go over the channel, and the fd table holds
+  // the channel alone: standard input, output and error are closed.
+  g_log_channel = ch.get();
+  log_set_sink(log_to_channel);
+  if (syscall(SYS_close_range, 0u, 2u, 0u) != 0) {
+    log_syscall_failure("lockdown", "close_range(0, 2)", errno);
     _exit(71);
   }
   size_t memory = (size_t)req.memory_mb << 20;

@@ -102,6 +102,26 @@ std::string message_for_caller(ErrorCode code, const std::string& message) {
   }
 }
 
+// User plus system CPU time of a process, in seconds; -1 if unreadable.
+double process_cpu_seconds(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE* f = fopen(path, "re");
+  if (!f) return -1;
+  char buf[1024];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  // Fields after the command (which may hold spaces) start past its ')'.
+  char* p = strrchr(buf, ')');
+  if (!p) return -1;
+  unsigned long long utime = 0, stime = 0;
+  // state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) return -1;
+  static const long ticks = sysconf(_SC_CLK_TCK);
+  return (double)(utime + stime) / (double)(ticks > 0 ? ticks : 100);
+}
+
 // True when the peer of a doorbell has closed its end (it died).
 bool hung_up(int fd) {
   pollfd p{fd, 0, 0};
@@ -158,6 +178,7 @@ Daemon::~Daemon() {
   zygote_.reset();
   for (event* e : signal_events_) event_free(e);
   if (tick_) event_free(tick_);
+  if (watchdog_) event_free(watchdog_);
   if (base_) event_base_free(base_);
 }
 
@@ -245,6 +266,8 @@ void Daemon::child_gone(Child* c, const std::string& why) {
   }
   for (Call* call : failed) finish_call(call, nullptr, ErrorCode::process_died, "", "");
   release_child(c);
+  if (c->role == Role::sandbox && !c->tenant.empty() && !c->deliberate && !c->retired)
+    tenant_died(c->tenant, c->label);
   if (!c->tenant.empty()) {
     auto& v = sandboxes_by_tenant_[c->tenant];
     v.erase(std::remove(v.begin(), v.end(), c->id), v.end());
@@ -360,6 +383,9 @@ void Daemon::handle_message(Child* c, Message& m) {
         for (auto& [id, call] : calls_)
           if (call->child_id == c->id) waiting.push_back(call.get());
         for (Call* call : waiting) finish_call(call, nullptr, code, message, "");
+        // Its script's load error is the answer each time; a fresh
+        // sandbox per request is bounded by the requests, not a loop.
+        c->deliberate = true;
         kill_child(c, "failed to load its worker");
       }
       return;
@@ -406,6 +432,15 @@ void Daemon::handle_message(Child* c, Message& m) {
     case MsgType::log: {
       std::string level = r.str(16), text = r.str(kLogTextMax);
       if (!r.done()) return kill_child(c, "malformed log");
+      if (!log_budget(c, text.size())) return;
+      // "sys.LEVEL": the child's own log line (it has no stderr); anything
+      // else is a worker's console output at that level.
+      if (level.compare(0, 4, "sys.") == 0) {
+        LogLevel lv = LogLevel::info;
+        if (!log_parse_level(level.substr(4), lv)) lv = LogLevel::info;
+        if (log_enabled(lv)) logf(lv, "%s (pid %d): %s", c->title.c_str(), (int)c->pid, text.c_str());
+        return;
+      }
       std::string who = c->role == Role::sandbox ? c->label : c->title;
       LogLevel lv = level == "error" ? LogLevel::error : level == "warn" ? LogLevel::warn : LogLevel::info;
       if (log_enabled(lv)) logf(lv, "console.%s [%s]: %s", level.c_str(), who.c_str(), text.c_str());
@@ -433,6 +468,30 @@ void Daemon::handle_message(Child* c, Message& m) {
     default:
       return kill_child(c, "unexpected message type");
   }
+}
+
+// Log lines a child may send: a bucket of bytes (a line costs at least
+// 256), 256 KiB deep, refilled at 64 KiB/s. Past it lines are dropped and
+// counted; the count is logged when lines flow again, so a flood costs a
+// bounded amount of disk and never the supervisor's memory.
+bool Daemon::log_budget(Child* c, size_t bytes) {
+  constexpr double kDepth = 256 * 1024, kRate = 64 * 1024;
+  auto now = Clock::now();
+  double elapsed = std::chrono::duration<double>(now - c->log_refilled).count();
+  c->log_refilled = now;
+  c->log_tokens = std::min(kDepth, c->log_tokens + elapsed * kRate);
+  double cost = (double)std::max<size_t>(bytes, 256);
+  if (c->log_tokens < cost) {
+    c->log_dropped++;
+    return false;
+  }
+  c->log_tokens -= cost;
+  if (c->log_dropped) {
+    logf(LogLevel::warn, "%s: %llu log lines dropped (more than 64 KiB/s of console output)",
+         c->role == Role::sandbox ? c->label.c_str() : c->title.c_str(), (unsigned long long)c->log_dropped);
+    c->log_dropped = 0;
+  }
+  return true;
 }
 
 void Daemon::load_platform_workers(Child* d) {
@@ -495,6 +554,73 @@ void Daemon::ensure_compilers() {
     if (!spawn_child(Role::compiler, "compiler")) return;
 }
 
+// The engine stops a run at its CPU limit through the interrupt check;
+// what the engine cannot interrupt (a catastrophic regular expression, a
+// huge join inside one native call) the watchdog ends from outside. Every
+// 100 ms it looks at what each runner says it is running (Channel::
+// mark_running); a run seen twice is timed with the process's CPU clock,
+// and one that used more than its limit plus 250 ms is killed: its request
+// fails with the CPU limit's error, the child's other requests as a death.
+void Daemon::watchdog() {
+  std::vector<std::pair<Child*, uint64_t>> runaway;
+  for (auto& [id, c] : children_) {
+    if (c->dead || c->pid <= 0 || (c->role != Role::sandbox && c->role != Role::dispatcher)) continue;
+    uint64_t req = 0, runs = 0;
+    c->ch->peer_running(req, runs);
+    if (req == 0 || runs != c->watch_runs) {
+      c->watch_runs = runs;
+      c->watch_cpu = -1;
+      continue;
+    }
+    double cpu = process_cpu_seconds(c->pid);
+    if (cpu < 0) continue;
+    if (c->watch_cpu < 0) {
+      c->watch_cpu = cpu;
+      continue;
+    }
+    int64_t limit_ms = c->role == Role::sandbox && c->cpu_ms > 0 ? c->cpu_ms : config_.cpu_ms;
+    if ((cpu - c->watch_cpu) * 1000.0 > (double)limit_ms + 250.0) runaway.push_back({c.get(), req});
+  }
+  for (auto& [c, req] : runaway) {
+    logf(LogLevel::warn, "%s (pid %d): a run went on past its CPU limit where the engine could not stop it",
+         c->title.c_str(), (int)c->pid);
+    auto it = calls_.find(req);
+    if (it != calls_.end() && it->second->child_id == c->id)
+      finish_call(it->second.get(), nullptr, ErrorCode::cpu_limit, "", "");
+    kill_child(c, "exceeded the CPU limit (watchdog)");
+  }
+  reap();
+}
+
+// A tenant whose sandboxes keep dying (crashes, protocol violations,
+// failed loads, the watchdog; not limits, idling or eviction) is refused
+// new sandboxes for a while, doubling from 1 s to 60 s, so a script that
+// kills its process can't make the supervisor fork in a loop. An answer
+// from one of its sandboxes ends it. Both changes are logged.
+void Daemon::tenant_died(const std::string& key, const std::string& label) {
+  TenantHealth& h = tenant_health_[key];
+  h.deaths++;
+  if (h.deaths < 3) return;
+  h.level = std::min(h.level + 1, 7);
+  int seconds = std::min(1 << (h.level - 1), 60);
+  h.until = Clock::now() + std::chrono::seconds(seconds);
+  logf(LogLevel::warn, "%s: its sandboxes keep dying (%d in a row); no new sandbox for %d s", label.c_str(),
+       h.deaths, seconds);
+}
+
+bool Daemon::tenant_throttled(const std::string& key) {
+  if (tenant_health_.empty()) return false;
+  auto it = tenant_health_.find(key);
+  return it != tenant_health_.end() && Clock::now() < it->second.until;
+}
+
+void Daemon::tenant_served(const std::string& key, const std::string& label) {
+  auto it = tenant_health_.find(key);
+  if (it == tenant_health_.end()) return;
+  if (it->second.level > 0) logf(LogLevel::info, "%s: serving again after its sandboxes kept dying", label.c_str());
+  tenant_health_.erase(it);
+}
+
 void Daemon::on_tick() {
   auto now = Clock::now();
   // Idle sandboxes go; the next request for the tenant starts a fresh one.
@@ -504,7 +630,10 @@ void Daemon::on_tick() {
     if (c->retired || now - c->last_used > std::chrono::seconds(config_.pool_idle_seconds))
       idle.push_back(c.get());
   }
-  for (Child* c : idle) kill_child(c, c->retired ? "retired" : "idle");
+  for (Child* c : idle) {
+    c->deliberate = true;
+    kill_child(c, c->retired ? "retired" : "idle");
+  }
   // A compile that takes too long is a hostile or broken script: the
   // compiler is killed (and restarted) so other deploys go on.
   for (auto it = lingering_.begin(); it != lingering_.end();) {
@@ -579,6 +708,7 @@ void Daemon::script_changed(int64_t namespace_id, const std::string& name) {
     if (c == children_.end()) continue;
     c->second->retired = true;
     c->second->tenant.clear();
+    c->second->deliberate = true;
     if (c->second->inflight == 0) kill_child(c->second.get(), "its script changed");
   }
   reap();
@@ -794,7 +924,9 @@ void Daemon::on_subrequest(Child* c, Message& m) {
   } else {
     if (!valid_name(script_name)) return refuse(ErrorCode::worker_not_found, error_text(ErrorCode::worker_not_found));
     int64_t ns_id = b->target_id;
-    target = running_sandbox(std::to_string(ns_id) + "/" + script_name);
+    std::string key = std::to_string(ns_id) + "/" + script_name;
+    target = running_sandbox(key);
+    if (!target && tenant_throttled(key)) return refuse(ErrorCode::throttled, error_text(ErrorCode::throttled));
     if (!target) {
       auto script = store_->get_script(ns_id, script_name);
       if (!script) return refuse(ErrorCode::worker_not_found, error_text(ErrorCode::worker_not_found));
@@ -886,6 +1018,7 @@ Daemon::Child* Daemon::start_sandbox(int64_t ns_id, const Script& script, std::s
       error = error_text(code);
       return nullptr;
     }
+    lru->deliberate = true;
     kill_child(lru, "evicted (least recently used)");
   }
   Child* sb = nullptr;
@@ -991,8 +1124,13 @@ void Daemon::finish_call(Call* call, Message* response, ErrorCode code, const st
     }
   }
   if (!open && !held_.empty()) release_held(owned->id);
-  if (child && child->retired && child->inflight == 0 && child->role == Role::sandbox)
+  // A sandbox that answers is healthy: its tenant's count of deaths restarts.
+  if (response && child && child->role == Role::sandbox && !tenant_health_.empty())
+    tenant_served(child->tenant, child->label);
+  if (child && child->retired && child->inflight == 0 && child->role == Role::sandbox) {
+    child->deliberate = true;
     kill_child(child, "retired");
+  }
 }
 
 // A call over the wall-clock limit fails with the limit's error. A sandbox
@@ -1071,6 +1209,12 @@ int Daemon::run() {
   }, this);
   timeval one{1, 0};
   event_add(tick_, &one);
+  watchdog_ = event_new(base_, -1, EV_PERSIST, [](int, short, void* arg) {
+    auto* d = (Daemon*)arg;
+    guarded("watchdog", [&] { d->watchdog(); });
+  }, this);
+  timeval tenth{0, 100000};
+  event_add(watchdog_, &tenth);
 
   event_base_dispatch(base_);
   for (auto& s : servers_) s->stop_accepting();

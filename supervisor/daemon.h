@@ -80,6 +80,17 @@ class Daemon : public AdminBackend {
   void ensure_spares();
   void ensure_compilers();
   void on_tick();
+  void watchdog();
+  void tenant_died(const std::string& key, const std::string& label);
+  bool tenant_throttled(const std::string& key);
+  void tenant_served(const std::string& key, const std::string& label);
+  struct TenantHealth {
+    int deaths = 0;  // in a row, without an answer between
+    int level = 0;   // back-offs so far: 1 s, 2 s, 4 s, … 60 s
+    Clock::time_point until{};
+  };
+  std::unordered_map<std::string, TenantHealth> tenant_health_;  // by tenant key
+  bool log_budget(Child* c, size_t bytes);
   void reap();  // frees children marked dead, outside their own callbacks
   static void on_child_event(int fd, short what, void* arg);
   static void on_call_timeout(int fd, short what, void* arg);
@@ -169,6 +180,7 @@ class Daemon : public AdminBackend {
 
   std::vector<event*> signal_events_;
   event* tick_ = nullptr;
+  event* watchdog_ = nullptr;
   bool stopping_ = false;
 };
 

@@ -38,6 +38,7 @@ struct Daemon::Child {
   int64_t cpu_ms = 0;       // sandbox: the script's effective limits
   int64_t subrequests = 0;
   bool retired = false;     // sandbox: finish in-flight work, take no more
+  bool deliberate = false;  // ended by us (idle, evicted, retired): not a death
   int inflight = 0;
   uint64_t served = 0;
   bool compiling = false;         // compiler: has `job` at the compiler
@@ -48,6 +49,12 @@ struct Daemon::Child {
   // Requests given up on (wall-clock limit) whose late answers are dropped.
   std::unordered_set<uint64_t> forgotten;
   std::unordered_set<uint64_t> fetches;  // FetchClient ids in flight for it
+  double log_tokens = 256 * 1024;        // see Daemon::log_budget
+  Clock::time_point log_refilled = Clock::now();
+  uint64_t log_dropped = 0;
+  // The watchdog's view of the JS run in progress (see Daemon::watchdog).
+  uint64_t watch_runs = 0;
+  double watch_cpu = -1;  // CPU seconds when this run was first seen long
 };
 
 struct Daemon::Chain {

@@ -19,6 +19,7 @@
 // The project's engine configuration calls this at every interrupt (see
 // sandbox/duk_config_overrides.h); compiling has no deadline.
 duk_bool_t wfp_duk_exec_timeout_check(void*) { return 0; }
+double wfp_duk_date_now() { return 0; }  // no clock needed to dump bytecode
 
 namespace {
 

@@ -2,6 +2,7 @@
 // dispatcher and sandboxes, configured with the real wfpctl and reached
 // with real HTTP. One daemon is shared by the tests of this file.
 #include <gtest/gtest.h>
+#include <cerrno>
 #include <signal.h>
 #include <unistd.h>
 
@@ -157,9 +158,11 @@ TEST_F(RequestPath, AKilledSandboxIsReplacedForTheNextRequest) {
   auto before = d->processes("wfpd: sandbox customers/customer-a");
   ASSERT_EQ(before.size(), 1u);
   kill(before[0], SIGKILL);
-  ASSERT_TRUE(eventually([&] { return d->processes("wfpd: sandbox customers/customer-a").empty(); }));
+  // Gone means reaped: a dying process loses its command line before it
+  // closes its fds, so an empty process list alone can come too early.
+  ASSERT_TRUE(eventually([&] { return kill(before[0], 0) != 0 && errno == ESRCH; }));
   HttpResult r = d->get("customer-a.example.com");
-  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.status, 200) << r.body << d->log();
   auto after = d->processes("wfpd: sandbox customers/customer-a");
   ASSERT_EQ(after.size(), 1u);
   EXPECT_NE(after[0], before[0]);
