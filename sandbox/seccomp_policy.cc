@@ -1,80 +1,243 @@
-// Seccomp allow-lists (libseccomp). Runs in each locked child after its
-// fds are closed and its rlimits set, before any tenant byte is compiled.
-// Default action: kill the process. One syscall per row, with who needs
-// it; adding one is a commit of its own (STYLE.md).
+// Seccomp allow-lists (libseccomp), one table per locked role. Loaded by
+// the zygote once its runtime image is built, and by each locked child as
+// the last step of its lock-down, before any tenant byte is read. What a
+// locked process asks of the kernel is hostile once tenant code could have
+// taken it over: anything not in its table kills it.
+//
+// Read the tables like OpenSSH's sandbox-seccomp-filter.c: one system call
+// per row, sorted, a deny-with-errno group first, then the allow group, and
+// on each row who needs it. A row's conditions are ANDed; two rows for one
+// system call are ORed. Adding a row is a commit of its own (STYLE.md).
+//
+// Filters stack. A child forked by the zygote runs under the zygote's
+// filter and then its own, and the kernel applies the stricter answer, so:
+//   - the zygote's table must allow everything child_main does before the
+//     child's own filter is loaded (sandbox/zygote.cc), and
+//   - every row of a child's table must also be a row of the zygote's
+//     (tests/unit/seccomp_test.cc checks this).
 #include "sandbox/seccomp_policy.h"
 
-#include <cerrno>
-#include <cstring>
-#include <sys/mman.h>
+#include <linux/futex.h>
+#include <sched.h>
 #include <seccomp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <span>
 
 namespace wfp {
 namespace {
 
-enum Arg { any, no_exec };  // no_exec: argument 2 (prot) without PROT_EXEC
+// One condition on one argument of a system call.
+struct Cond {
+  enum Kind : uint8_t {
+    none,
+    eq,      // the whole 64-bit argument equals `value`
+    eq32,    // an int argument: its low 32 bits (all the kernel reads) equal `value`
+    masked,  // (argument & mask) == value
+  };
+  Kind kind = none;
+  unsigned arg = 0;
+  const char* arg_name = nullptr;
+  uint64_t mask = 0;
+  const char* mask_name = nullptr;
+  uint64_t value = 0;
+  const char* value_name = nullptr;
+};
+
+// The macros spell a value with the same tokens the filter is built from,
+// so the printed policy cannot drift from the enforced one.
+#define WFP_EQ(arg, name, v) Cond{Cond::eq, arg, name, 0, nullptr, (uint64_t)(v), #v}
+#define WFP_EQ32(arg, name, v) Cond{Cond::eq32, arg, name, 0xffffffffu, nullptr, (uint64_t)(uint32_t)(v), #v}
+#define WFP_MASKED(arg, name, m, v) Cond{Cond::masked, arg, name, (uint64_t)(m), #m, (uint64_t)(v), #v}
+
+constexpr uint32_t kAllow = SCMP_ACT_ALLOW;
+constexpr uint32_t kEnosys = SCMP_ACT_ERRNO(ENOSYS);
 
 struct Rule {
   const char* name;
-  Arg arg;
+  uint32_t action;  // kAllow or kEnosys
+  Cond cond[2];
   const char* why;
 };
 
-// What a runner (dispatcher, sandbox, compiler) needs once locked: its
-// poll loop over the channel, the allocator, the clock, and exit.
-const Rule kRunnerRules[] = {
-    {"brk", any, "glibc malloc: growing the main arena"},
-    {"clock_gettime", any, "CPU deadline (thread CPU clock is not in the vDSO)"},
-    {"clock_nanosleep", any, "none expected; harmless"},
-    {"close", any, "closing the channel at exit"},
-    {"exit", any, "thread exit"},
-    {"exit_group", any, "process exit"},
-    {"futex", any, "glibc locks (stdio, malloc)"},
-    {"getpid", any, "log lines carry the pid"},
-    {"getrandom", any, "glibc malloc and hash seeds"},
-    {"gettimeofday", any, "Date.now() when the vDSO falls back"},
-    {"madvise", any, "glibc malloc returning memory"},
-    {"mmap", no_exec, "glibc malloc: large blocks and arenas, never executable"},
-    {"mprotect", no_exec, "glibc malloc arena growth, never executable"},
-    {"mremap", any, "glibc realloc of large blocks"},
-    {"munmap", any, "glibc free of large blocks"},
-    {"poll", any, "the channel loop waits on the doorbell"},
-    {"ppoll", any, "the channel loop (glibc may use ppoll)"},
-    {"read", any, "draining the doorbell"},
-    {"recvfrom", any, "draining the doorbell (socket reads)"},
-    {"rt_sigprocmask", any, "glibc abort path"},
-    {"rt_sigreturn", any, "return from a signal handler"},
-    {"sched_yield", any, "glibc lock back-off"},
-    {"sendto", any, "ringing the doorbell (send with MSG_NOSIGNAL)"},
-    {"write", any, "ringing the doorbell; log lines to stderr"},
-    {"writev", any, "glibc stderr writes"},
+// Executable memory is never mapped after lock-down: no JIT, no dlopen.
+// (mprotect is in no table at all: nothing calls it once locked, and even
+// without PROT_EXEC it could make read-only memory such as RELRO writable.)
+#define WFP_NO_EXEC WFP_MASKED(2, "prot", PROT_EXEC, 0)
+
+// Dispatchers and sandboxes: the same loop (sandbox/runner.cc), the same
+// runtime, the same needs. Single-threaded: no clone, no thread exit.
+const Rule kWorkerRules[] = {
+    {"brk", kAllow, {}, "glibc malloc: growing and trimming the main arena"},
+    {"clock_gettime", kAllow, {}, "the CPU deadline (CLOCK_THREAD_CPUTIME_ID is not in the vDSO); the clock if the vDSO falls back"},
+    {"exit_group", kAllow, {}, "_exit: shutdown, the supervisor hung up, or a protocol error"},
+    {"futex", kAllow, {WFP_EQ32(1, "op", FUTEX_WAKE_PRIVATE)}, "glibc's pthread_once wakes waiters after a first run (OpenSSL's run-once)"},
+    {"getpid", kAllow, {}, "logf puts the pid in each line's prefix"},
+    {"getrandom", kAllow, {}, "crypto.getRandomValues() and crypto.randomUUID()"},
+    {"gettimeofday", kAllow, {}, "Duktape's clock if the vDSO falls back to the kernel"},
+    {"mmap", kAllow, {WFP_NO_EXEC}, "glibc malloc: large blocks, never executable"},
+    {"mremap", kAllow, {}, "glibc realloc of a large block"},
+    {"munmap", kAllow, {}, "glibc free of a large block"},
+    {"poll", kAllow, {}, "the channel loop waits on the doorbell"},
+    {"read", kAllow, {}, "draining the doorbell"},
+    {"sendto", kAllow, {}, "ringing the doorbell (send with MSG_DONTWAIT|MSG_NOSIGNAL)"},
 };
+
+// The compiler: the same loop, but it only lowers and compiles (Babel and
+// Duktape's compiler); it never runs a worker, so no getrandom.
+const Rule kCompilerRules[] = {
+    {"brk", kAllow, {}, "glibc malloc: growing and trimming the main arena (Babel's heap is large)"},
+    {"clock_gettime", kAllow, {}, "Duktape's clock if the vDSO falls back to the kernel"},
+    {"exit_group", kAllow, {}, "_exit: shutdown, the supervisor hung up, or a protocol error"},
+    {"futex", kAllow, {WFP_EQ32(1, "op", FUTEX_WAKE_PRIVATE)}, "glibc's pthread_once wakes waiters after a first run"},
+    {"getpid", kAllow, {}, "logf puts the pid in each line's prefix"},
+    {"gettimeofday", kAllow, {}, "Duktape's clock if the vDSO falls back to the kernel"},
+    {"mmap", kAllow, {WFP_NO_EXEC}, "glibc malloc: large blocks, never executable"},
+    {"mremap", kAllow, {}, "glibc realloc of a large block (Babel's output)"},
+    {"munmap", kAllow, {}, "glibc free of a large block"},
+    {"poll", kAllow, {}, "the channel loop waits on the doorbell"},
+    {"read", kAllow, {}, "draining the doorbell"},
+    {"sendto", kAllow, {}, "ringing the doorbell (send with MSG_DONTWAIT|MSG_NOSIGNAL)"},
+};
+
+// The zygote: its own loop (poll, a spawn request with two fds, fork, reap,
+// report), plus everything a freshly forked child does in child_main before
+// its own filter is loaded, plus every row of the children's tables (the
+// filters stack). It never runs JavaScript once locked.
+const Rule kZygoteRules[] = {
+    {"clone3", kEnosys, {}, "glibc falls back to clone, whose flags a filter can see (clone3 keeps them in memory)"},
+    {"brk", kAllow, {}, "glibc malloc, here and in children"},
+    {"clock_gettime", kAllow, {}, "children's CPU deadline and clock"},
+    {"clone", kAllow, {WFP_EQ(0, "flags", CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD)}, "fork(): glibc's flags exactly; no thread, no namespace"},
+    {"close", kAllow, {}, "the fds of a spawn request once passed on; a child dropping the zygote's fds"},
+    {"close_range", kAllow, {WFP_EQ32(2, "flags", 0)}, "a child closing every fd but its channel"},
+    {"dup2", kAllow, {}, "a child moving its doorbell to fd 3"},
+    {"exit_group", kAllow, {}, "_exit: the supervisor hung up; a child's exit"},
+    {"futex", kAllow, {WFP_EQ32(1, "op", FUTEX_WAKE_PRIVATE)}, "glibc's pthread_once wakes waiters after a first run"},
+    {"getpid", kAllow, {}, "logf puts the pid in each line's prefix"},
+    {"getppid", kAllow, {}, "a child checks that the zygote is still its parent"},
+    {"getrandom", kAllow, {}, "sandboxes' crypto.getRandomValues() and crypto.randomUUID()"},
+    {"gettimeofday", kAllow, {}, "children's clock if the vDSO falls back"},
+    {"mmap", kAllow, {WFP_NO_EXEC}, "glibc malloc; a child mapping its channel (MAP_SHARED); never executable"},
+    {"mremap", kAllow, {}, "glibc realloc, in children"},
+    {"munmap", kAllow, {}, "glibc free, in children"},
+    {"poll", kAllow, {}, "the zygote's loop; children's channel loop"},
+    {"prctl", kAllow, {WFP_EQ32(0, "option", PR_SET_DUMPABLE), WFP_EQ(1, "arg2", 0)}, "a child makes itself not dumpable"},
+    {"prctl", kAllow, {WFP_EQ32(0, "option", PR_SET_NO_NEW_PRIVS), WFP_EQ(1, "arg2", 1)}, "a child sets no-new-privileges (and libseccomp again)"},
+    {"prctl", kAllow, {WFP_EQ32(0, "option", PR_SET_PDEATHSIG), WFP_EQ(1, "arg2", SIGKILL)}, "a child asks to die with the zygote"},
+    {"prlimit64", kAllow, {WFP_EQ32(0, "pid", 0)}, "a child's setrlimit (glibc's is prlimit64 on itself)"},
+    {"read", kAllow, {}, "draining the SIGCHLD signalfd; children's doorbell"},
+    {"recvmsg", kAllow, {}, "a spawn request and its two fds (SCM_RIGHTS)"},
+    {"rt_sigprocmask", kAllow, {}, "a child unblocks SIGCHLD"},
+    {"seccomp", kAllow, {WFP_EQ32(0, "op", SECCOMP_SET_MODE_FILTER), WFP_EQ32(1, "flags", 0)}, "a child loads its own filter (libseccomp probed the kernel here, before this one)"},
+    {"sendto", kAllow, {}, "reports to the supervisor; children's doorbell"},
+    {"set_robust_list", kAllow, {}, "glibc's fork: the child registers its robust-futex list again"},
+    {"wait4", kAllow, {}, "reaping children (waitpid with WNOHANG)"},
+    {"write", kAllow, {}, "the zygote's log lines to stderr (children log over their channel)"},
+};
+
+#undef WFP_NO_EXEC
+#undef WFP_MASKED
+#undef WFP_EQ32
+#undef WFP_EQ
+
+std::span<const Rule> rules_of(Role role) {
+  switch (role) {
+    case Role::zygote: return kZygoteRules;
+    case Role::dispatcher:
+    case Role::sandbox: return kWorkerRules;
+    case Role::compiler: return kCompilerRules;
+    case Role::supervisor: break;
+  }
+  return {};
+}
+
+scmp_arg_cmp to_libseccomp(const Cond& c) {
+  switch (c.kind) {
+    case Cond::eq: return {c.arg, SCMP_CMP_EQ, c.value, 0};
+    case Cond::eq32:
+    case Cond::masked: return {c.arg, SCMP_CMP_MASKED_EQ, c.mask, c.value};
+    case Cond::none: break;
+  }
+  abort();  // callers skip Cond::none
+}
+
+std::string cond_text(const Cond& c) {
+  switch (c.kind) {
+    case Cond::eq: return std::string(c.arg_name) + " == " + c.value_name;
+    case Cond::eq32: return std::string("(int)") + c.arg_name + " == " + c.value_name;
+    case Cond::masked: return std::string("(") + c.arg_name + " & " + c.mask_name + ") == " + c.value_name;
+    case Cond::none: break;
+  }
+  return "";
+}
+
+// One line of the printed policy: action, system call, conditions, reason.
+std::string row(const std::string& action, const std::string& what, const std::string& conds,
+                const char* why) {
+  std::string line = action;
+  line.append(line.size() < 13 ? 13 - line.size() : 1, ' ');
+  line += what;
+  if (!conds.empty()) {
+    line.append(line.size() < 29 ? 29 - line.size() : 1, ' ');
+    line += conds;
+  }
+  line.append(line.size() < 63 ? 63 - line.size() : 1, ' ');
+  return line + "# " + why + "\n";
+}
+
+using FilterPtr = std::unique_ptr<void, decltype(&seccomp_release)>;
 
 }  // namespace
 
 bool seccomp_lock(Role role, std::string& error) {
-  (void)role;  // every runner has the same list for now
-  scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
-  if (!f) {
-    error = "seccomp_init failed";
+  std::span<const Rule> rules = rules_of(role);
+  if (rules.empty()) {
+    error = std::string("no seccomp policy for the ") + role_name(role) + " role";
     return false;
   }
-  int rc = 0;
-  for (const Rule& r : kRunnerRules) {
+  FilterPtr f(seccomp_init(SCMP_ACT_KILL_PROCESS), seccomp_release);
+  if (!f) {
+    error = "seccomp_init(SCMP_ACT_KILL_PROCESS) failed";
+    return false;
+  }
+  // Only x86_64 is in the filter. Another architecture's entry point
+  // (i386's int 0x80) fails the architecture check, and libseccomp sends
+  // x86_64 numbers with __X32_SYSCALL_BIT set (x32) to the same action:
+  // both kill the process, not just the thread (the default). No new
+  // privileges is libseccomp's default; set here so it cannot change.
+  int rc = seccomp_attr_set(f.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+  if (rc == 0) rc = seccomp_attr_set(f.get(), SCMP_FLTATR_CTL_NNP, 1);
+  if (rc != 0) {
+    error = std::string("seccomp_attr_set failed: ") + strerror(-rc);
+    return false;
+  }
+  for (const Rule& r : rules) {
     int nr = seccomp_syscall_resolve_name(r.name);
-    if (nr == __NR_SCMP_ERROR) continue;  // not on this architecture
-    if (r.arg == no_exec)
-      rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-    else
-      rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 0);
+    if (nr == __NR_SCMP_ERROR) {
+      // A name libseccomp does not know is a typo in a table: refuse
+      // rather than load a policy other than the one printed.
+      error = std::string("seccomp: unknown system call ") + r.name;
+      return false;
+    }
+    scmp_arg_cmp args[2];
+    unsigned n = 0;
+    for (const Cond& c : r.cond)
+      if (c.kind != Cond::none) args[n++] = to_libseccomp(c);
+    rc = seccomp_rule_add_exact_array(f.get(), r.action, nr, n, args);
     if (rc != 0) {
       error = std::string("seccomp_rule_add(") + r.name + ") failed: " + strerror(-rc);
-      seccomp_release(f);
       return false;
     }
   }
-  rc = seccomp_load(f);
-  seccomp_release(f);
+  rc = seccomp_load(f.get());
   if (rc != 0) {
     error = std::string("seccomp_load failed: ") + strerror(-rc);
     return false;
@@ -83,16 +246,28 @@ bool seccomp_lock(Role role, std::string& error) {
 }
 
 std::string seccomp_policy_text(Role role) {
-  std::string out = std::string("# seccomp policy of the ") + role_name(role) +
-                    " role\n# default: kill the process; x32 and i386 entry points: kill\n";
-  for (const Rule& r : kRunnerRules) {
-    out += "allow ";
-    out += r.name;
-    if (r.arg == no_exec) out += " (prot without PROT_EXEC)";
-    out += "\t# ";
-    out += r.why;
-    out += "\n";
+  std::span<const Rule> rules = rules_of(role);
+  if (rules.empty()) return "";
+  std::string name = role_name(role);
+  std::string out = "# seccomp policy of the " + name + " role (wfpd --print-seccomp-policy " + name + ")\n";
+  out += role == Role::zygote
+             ? "# Loaded by the zygote once its runtime image is built; every child\n"
+               "# inherits it and stacks its own, so a child's call must pass both.\n"
+             : "# Loaded last in the " + name + "'s lock-down, on top of the zygote's policy:\n" +
+                   "# a call must pass both.\n";
+  out += "# (int)ARG: an int argument's low 32 bits, all that the kernel reads.\n";
+  out += row("arch", "x86_64 only", "", "i386 (int 0x80) or any other: kill the process");
+  out += row("arch", "nr < 0x40000000", "", "x32 (__X32_SYSCALL_BIT set): kill the process");
+  for (const Rule& r : rules) {
+    std::string conds;
+    for (const Cond& c : r.cond) {
+      if (c.kind == Cond::none) continue;
+      if (!conds.empty()) conds += " && ";
+      conds += cond_text(c);
+    }
+    out += row(r.action == kAllow ? "allow" : "errno ENOSYS", r.name, conds, r.why);
   }
+  out += row("default", "kill the process", "", "any other system call (SIGSYS)");
   return out;
 }
 

@@ -141,6 +141,16 @@ int zygote_main(int ctl_fd) {
     return 71;
   }
 
+  // Locked from here on, before the first spawn request is read: the
+  // zygote's table allows its loop, fork(), and what a child does in
+  // child_main until it stacks its own filter (sandbox/seccomp_policy.cc).
+  // libseccomp probes the kernel here, once; children inherit the answers.
+  std::string error;
+  if (!seccomp_lock(Role::zygote, error)) {
+    logf(LogLevel::error, "lockdown: %s", error.c_str());
+    return 71;
+  }
+
   for (;;) {
     pollfd p[2] = {{ctl_fd, POLLIN, 0}, {sfd, POLLIN, 0}};
     if (poll(p, 2, -1) < 0) {
@@ -182,8 +192,9 @@ int zygote_main(int ctl_fd) {
 }
 
 // Lock-down, in this order (wfpd(8) documents it): die with the zygote;
-// title; attach the channel; close every other fd (0-2 stay: /dev/null and
-// the journal); rlimits; not dumpable; no new privileges; seccomp. Only
+// title; attach the channel; close every other fd (0-2 too: log lines go
+// over the channel from then on); rlimits; not dumpable; no new
+// privileges; seccomp. Only
 // then does the loop read a frame, so no tenant byte is seen unlocked.
 [[noreturn]] void child_main(const SpawnRequest& req, int shm_fd, int doorbell_fd,
                              std::unique_ptr<WorkerHeap> preloaded) {

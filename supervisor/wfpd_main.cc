@@ -106,13 +106,13 @@ int main(int argc, char** argv) {
   }
 
   if (!seccomp_role.empty()) {
-    for (wfp::Role r : {wfp::Role::dispatcher, wfp::Role::sandbox, wfp::Role::compiler}) {
+    for (wfp::Role r : {wfp::Role::zygote, wfp::Role::dispatcher, wfp::Role::sandbox, wfp::Role::compiler}) {
       if (seccomp_role == wfp::role_name(r)) {
         std::cout << wfp::seccomp_policy_text(r);
         return 0;
       }
     }
-    usage_error("unknown role " + seccomp_role + " (dispatcher, sandbox or compiler)");
+    usage_error("unknown role " + seccomp_role + " (zygote, dispatcher, sandbox or compiler)");
   }
 
   wfp::Config config = wfp::default_config();
