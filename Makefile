@@ -13,12 +13,14 @@ DEPS_PKGS := duktape-dev libevent-dev libseccomp-dev libsqlite3-dev libboost-dev
 
 # Sources: every .cc of a directory belongs to its role; the mains are split out.
 IPC_SRCS     := $(wildcard ipc/*.cc)
-SANDBOX_SRCS := $(wildcard sandbox/*.cc)
+# sandbox/test_hooks.cc is only ever part of build/wfpd-test (below).
+SANDBOX_SRCS := $(filter-out sandbox/test_hooks.cc,$(wildcard sandbox/*.cc))
 SUP_SRCS     := $(filter-out supervisor/wfpd_main.cc supervisor/wfpctl%.cc,$(wildcard supervisor/*.cc))
 CTL_SRCS     := $(wildcard supervisor/wfpctl*.cc) supervisor/names.cc ipc/log.cc
 UNIT_SRCS    := $(wildcard tests/unit/*.cc)
 INTEG_SRCS   := $(wildcard tests/integration/*.cc)
 SUPPORT_SRCS := $(wildcard tests/support/*.cc)
+SECURITY_SRCS := $(wildcard tests/security/*.cc)
 
 obj = $(patsubst %.cc,$(BUILD)/%.o,$(1))
 CORE_OBJS := $(call obj,$(IPC_SRCS) $(SANDBOX_SRCS) $(SUP_SRCS)) $(BUILD)/duktape.o $(BUILD)/embedded.o
@@ -94,6 +96,27 @@ $(BUILD)/unit_tests: $(CORE_OBJS) $(call obj,$(UNIT_SRCS) $(SUPPORT_SRCS))
 $(BUILD)/integration_tests: $(call obj,$(INTEG_SRCS) $(SUPPORT_SRCS)) $(BUILD)/supervisor/names.o $(BUILD)/ipc/log.o
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS) -lgtest -lgtest_main
 
+# --- the test build: wfpd with test hooks, for the attack suite -------------
+# build/wfpd-test is build/wfpd plus sandbox/test_hooks.cc (the global
+# __wfp_test: raw syscalls, crashes, crafted frames). Only the files with a
+# hook compile differently (-DWFP_TEST_HOOKS, into build/hooks/); every
+# other object is the release one. The release binary never links a hook.
+HOOKED_SRCS := sandbox/host.cc sandbox/runner.cc ipc/channel.cc supervisor/daemon_cache.cc
+HOOKED_OBJS := $(patsubst %.cc,$(BUILD)/hooks/%.o,$(HOOKED_SRCS) sandbox/test_hooks.cc)
+TEST_BUILD_OBJS := $(filter-out $(call obj,$(HOOKED_SRCS)),$(CORE_OBJS)) $(HOOKED_OBJS)
+$(BUILD)/hooks/%.o: %.cc | $(BUILD)/duk/duk_config.h
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -DWFP_TEST_HOOKS -MMD -MP -c $< -o $@
+$(BUILD)/hooks/sandbox/host.o: CXXFLAGS += -DWFP_BUILD_ID='"$(BUILD_ID)"'
+$(BUILD)/wfpd-test: $(TEST_BUILD_OBJS) $(BUILD)/supervisor/wfpd_main.o
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+# The attack suite (tests/security) runs hostile workers in wfpd-test and
+# checks the release wfpd has no hooks; like integration_tests, it drives
+# real daemons and links none of their code.
+$(BUILD)/security_tests: $(call obj,$(SECURITY_SRCS) tests/integration/wfpd_fixture.cc $(SUPPORT_SRCS)) \
+                         $(BUILD)/supervisor/names.o $(BUILD)/ipc/log.o
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS) -lgtest -lgtest_main
+
 # --- conformance: WPT data and Promises/A+ run inside the engine ------------
 # tests/conformance/runner.cc runs every tests/conformance/*.js suite in a
 # WorkerHeap; the Promises/A+ suite comes from npm (js/, $(BUILD)/.npm-ok).
@@ -116,7 +139,7 @@ bench: deps all $(BUILD)/api_bench
 	@tools/bench-deploy $(BUILD)
 
 # --- the two commands -------------------------------------------------------
-test: deps all $(BUILD)/unit_tests $(BUILD)/integration_tests
+test: deps all $(BUILD)/unit_tests $(BUILD)/integration_tests $(BUILD)/wfpd-test $(BUILD)/security_tests
 	@tools/run-tests $(BUILD)
 
 run: deps all

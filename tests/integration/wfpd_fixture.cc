@@ -120,25 +120,48 @@ std::string proc_status_field(pid_t pid, const std::string& field) {
   return "";
 }
 
-Wfpd::Wfpd(const std::string& extra_config) {
+namespace {
+// The key of a "key = value" line, or "" for comments and blank lines.
+std::string config_key(const std::string& line) {
+  size_t b = line.find_first_not_of(" \t");
+  if (b == std::string::npos || line[b] == '#') return "";
+  size_t e = line.find_first_of(" \t=", b);
+  return line.substr(b, e == std::string::npos ? std::string::npos : e - b);
+}
+}  // namespace
+
+Wfpd::Wfpd(const std::string& extra_config, const std::string& binary) : binary_(binary) {
   char tmpl[] = "/tmp/wfp-test-XXXXXX";
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
   dir_ = tmpl;
   chmod(dir_.c_str(), 0755);  // the service user must reach the data dir
   socket_ = dir_ + "/admin.sock";
   config_path_ = dir_ + "/wfpd.conf";
-  std::ofstream(config_path_) << "# test configuration: small limits, one of each child\n"
-                              << "listen = 127.0.0.1:0\n"
-                              << "admin_socket = " << socket_ << "\n"
-                              << "data_dir = " << dir_ << "/data\n"
-                              << "dispatchers = 1\n"
-                              << "pool_spares = 1\n"
-                              << "pool_max_total = 16\n"
-                              << "cpu_ms = 200\n"
-                              << "wall_ms = 5000\n"
-                              << "memory_mb = 64\n"
-                              << "log_level = debug\n"
-                              << extra_config;
+  std::string defaults = "listen = 127.0.0.1:0\n"
+                         "admin_socket = " + socket_ + "\n"
+                         "data_dir = " + dir_ + "/data\n"
+                         "dispatchers = 1\n"
+                         "pool_spares = 1\n"
+                         "pool_max_total = 16\n"
+                         "cpu_ms = 200\n"
+                         "wall_ms = 5000\n"
+                         "memory_mb = 64\n"
+                         "log_level = debug\n";
+  // wfpd refuses a key set twice: a key in extra_config replaces ours.
+  std::vector<std::string> overridden;
+  std::istringstream extra(extra_config);
+  for (std::string line; std::getline(extra, line);)
+    if (!config_key(line).empty()) overridden.push_back(config_key(line));
+  std::ofstream conf(config_path_);
+  conf << "# test configuration: small limits, one of each child\n";
+  std::istringstream ours(defaults);
+  for (std::string line; std::getline(ours, line);) {
+    bool replaced = false;
+    for (auto& k : overridden) replaced = replaced || k == config_key(line);
+    if (!replaced) conf << line << "\n";
+  }
+  conf << extra_config;
+  conf.close();
   start();
 }
 
@@ -157,7 +180,8 @@ void Wfpd::start() {
     int nul = open("/dev/null", O_RDWR);
     dup2(nul, 0);
     dup2(nul, 1);
-    execl(bin("wfpd").c_str(), "wfpd", "-c", config_path_.c_str(), (char*)nullptr);
+    // argv[0] stays "wfpd": the children's titles ("wfpd: sandbox …") start with it.
+    execl(bin(binary_).c_str(), "wfpd", "-c", config_path_.c_str(), (char*)nullptr);
     _exit(127);
   }
   // Ready when the admin API answers with the bound address.

@@ -24,8 +24,11 @@ struct HttpResult {
 
 class Wfpd {
  public:
-  // Starts wfpd with the test configuration plus `extra_config` lines.
-  explicit Wfpd(const std::string& extra_config = "");
+  // Starts wfpd with the test configuration plus `extra_config` lines (a
+  // key set there replaces the test configuration's own value). `binary`
+  // is the program in $WFP_BUILD_DIR to run: "wfpd-test" is the test
+  // build with hooks (tests/security).
+  explicit Wfpd(const std::string& extra_config = "", const std::string& binary = "wfpd");
   ~Wfpd();
   Wfpd(const Wfpd&) = delete;
   Wfpd& operator=(const Wfpd&) = delete;
@@ -53,7 +56,7 @@ class Wfpd {
   std::vector<pid_t> processes(const std::string& prefix) const;
 
  private:
-  std::string dir_, socket_, config_path_;
+  std::string dir_, socket_, config_path_, binary_;
   pid_t pid_ = -1;
   int port_ = 0;
 };
