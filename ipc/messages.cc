@@ -29,6 +29,8 @@ const MsgRule kRules[] = {
     {MsgType::fetch, "fetch", D | B, 80 * MiB},
     {MsgType::body_read, "body_read", D | B, 1 * KiB},
     {MsgType::body_data, "body_data", S, 80 * MiB},
+    {MsgType::cache_op, "cache_op", D | B, 80 * MiB},
+    {MsgType::cache_result, "cache_result", S, 16},
 };
 }  // namespace
 

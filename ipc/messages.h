@@ -21,7 +21,8 @@ enum class MsgType : uint16_t {
   hello = 1,
   // supervisor → runner. u64 slot, str label ("ns/name" or worker name),
   // str format, str source, str bytecode, str build_id, str bindings_json,
-  // i64 cpu_ms, i64 subrequests, str lowered, str line_map
+  // i64 cpu_ms, i64 subrequests, str lowered, str line_map,
+  // u8 cache_default (1: caches.default may be used)
   load_worker = 2,
   // runner → supervisor. u64 slot, u32 ErrorCode, str message
   load_result = 3,
@@ -70,6 +71,16 @@ enum class MsgType : uint16_t {
   // supervisor → runner, request_id = the read id. u32 ErrorCode, str bytes
   // (or the error message)
   body_data = 16,
+  // runner → supervisor, request_id = a sub id: a Cache API call. u64 parent,
+  // u8 op (0 match, 1 put, 2 delete), u8 is_default, str cache name,
+  // str url, str method, pairs request headers, u8 ignore_method, then for
+  // put: u32 status, pairs response headers, str body, u64 body_handle.
+  // A match that hits is answered by subresponse; every other outcome by
+  // cache_result, or subrequest_failed (a TypeError for the worker).
+  cache_op = 17,
+  // supervisor → runner, request_id = the sub id. u8 value (delete: whether
+  // an entry went; match: 0, a miss; put: whether it was stored)
+  cache_result = 18,
 };
 
 // Bodies larger than this travel between runners as handles to a copy the

@@ -8,6 +8,7 @@
 #include "sandbox/test_hooks.h"
 #endif
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -37,6 +38,7 @@ struct WorkerHeap::State {
   bool deadline_armed = false;
   timespec deadline{};
   HostSink* sink = nullptr;
+  bool cache_default = false;  // caches.default allowed (WorkerHeap::set_cache_default)
 };
 
 namespace {
@@ -313,6 +315,35 @@ duk_ret_t native_fetch(duk_context* ctx) {
   return 1;
 }
 
+duk_ret_t native_cache_op(duk_context* ctx) {
+  auto* st = state_of(ctx);
+  uint64_t parent = require_id(ctx, 0);
+  HostSink::CacheCall call;
+  call.op = duk_require_int(ctx, 1);
+  if (call.op < 0 || call.op > 2) duk_error(ctx, DUK_ERR_RANGE_ERROR, "invalid cache operation");
+  call.is_default = duk_to_boolean(ctx, 2);
+  call.name = get_string(ctx, 3, 4096);
+  call.url = get_string(ctx, 4, 64 * 1024);
+  call.method = get_string(ctx, 5, 64);
+  call.request_headers = get_pairs(ctx, 6);
+  call.ignore_method = duk_to_boolean(ctx, 7);
+  call.status = duk_get_int_default(ctx, 8, 0);
+  call.response_headers = get_pairs(ctx, 9);
+  if (duk_is_number(ctx, 10)) call.body_handle = require_id(ctx, 10);
+  else call.body = get_bytes(ctx, 10);
+  uint64_t id = 0;
+  NATIVE_BEGIN
+  id = st->sink->cache_op(parent, std::move(call));
+  NATIVE_END
+  duk_push_number(ctx, (double)id);
+  return 1;
+}
+
+duk_ret_t native_cache_default(duk_context* ctx) {
+  duk_push_boolean(ctx, state_of(ctx)->cache_default);
+  return 1;
+}
+
 duk_ret_t native_read_body(duk_context* ctx) {
   auto* st = state_of(ctx);
   uint64_t parent = require_id(ctx, 0);
@@ -329,7 +360,12 @@ duk_ret_t native_log(duk_context* ctx) {
   auto* st = state_of(ctx);
   std::string level = get_string(ctx, 0, 16);
   uint64_t req = duk_is_number(ctx, 1) ? require_id(ctx, 1) : 0;
-  std::string text = get_string(ctx, 2, kLogTextMax);
+  // One line is at most 4000 bytes; a longer one says how long it was.
+  constexpr size_t kLine = 4000;
+  duk_size_t n = 0;
+  const char* p = duk_safe_to_lstring(ctx, 2, &n);
+  std::string text(p, std::min<size_t>(n, kLine));
+  if (n > kLine) text += "... [truncated: " + std::to_string(n) + " bytes]";
   NATIVE_BEGIN
   st->sink->log(req, level, text);
   NATIVE_END
@@ -377,6 +413,8 @@ const duk_function_list_entry kHostFunctions[] = {
     {"subrequest", native_subrequest, 11},
     {"fetch", native_fetch, 6},
     {"readBody", native_read_body, 2},
+    {"cacheOp", native_cache_op, 11},
+    {"cacheDefault", native_cache_default, 0},
     {"log", native_log, 3},
     {nullptr, nullptr, 0},
 };
@@ -684,6 +722,14 @@ void WorkerHeap::body_resolve(uint64_t read, const std::string& bytes, int64_t c
   push_bytes(ctx_, bytes);
   call_runtime("bodyResolve", 2, cpu_ms);
 }
+
+void WorkerHeap::cache_resolve(uint64_t sub, bool value, int64_t cpu_ms) {
+  duk_push_number(ctx_, (double)sub);
+  duk_push_boolean(ctx_, value);
+  call_runtime("cacheResolve", 2, cpu_ms);
+}
+
+void WorkerHeap::set_cache_default(bool allowed) { state_->cache_default = allowed; }
 
 void WorkerHeap::body_reject(uint64_t read, const std::string& message, int64_t cpu_ms) {
   duk_push_number(ctx_, (double)read);

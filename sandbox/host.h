@@ -58,6 +58,20 @@ class HostSink {
                          uint64_t /*body_handle*/, int /*redirect*/) {
     throw std::runtime_error("fetch() is not available here");
   }
+  // A Cache API call (ipc/messages.h, cache_op): returns the sub id,
+  // answered by sub_resolve (a hit) or cache_resolve. Throws to refuse.
+  struct CacheCall {
+    int op = 0;  // 0 match, 1 put, 2 delete
+    bool is_default = false;
+    std::string name, url, method;
+    HeaderList request_headers;
+    bool ignore_method = false;
+    int status = 0;  // put: the response's
+    HeaderList response_headers;
+    std::string body;
+    uint64_t body_handle = 0;
+  };
+  virtual uint64_t cache_op(uint64_t, CacheCall) { throw std::runtime_error("the Cache API is not available here"); }
   // Asks for the bytes of a held body; returns a read id answered through
   // WorkerHeap::body_resolve / body_reject. Throws to refuse.
   virtual uint64_t read_body(uint64_t, uint64_t) {
@@ -135,6 +149,9 @@ class WorkerHeap {
   };
   void sub_resolve(uint64_t sub, const SubAnswer& answer, int64_t cpu_ms);
   void body_resolve(uint64_t read, const std::string& bytes, int64_t cpu_ms);
+  void cache_resolve(uint64_t sub, bool value, int64_t cpu_ms);
+  // Whether caches.default may be used (trusted namespaces, platform workers).
+  void set_cache_default(bool allowed);
   void body_reject(uint64_t read, const std::string& message, int64_t cpu_ms);
   void sub_reject(uint64_t sub, uint64_t parent, const std::string& message, int64_t cpu_ms);
   void fire_timer(uint64_t timer, int64_t cpu_ms);

@@ -33,6 +33,7 @@ struct LoadParams {
   std::string label, format, source, bytecode, build_id, bindings, lowered;
   std::vector<int> line_map;  // original line of each lowered line
   int64_t cpu_ms = 50, subrequests = 50;
+  bool cache_default = false;
 };
 
 // "[3,0,5]" → {3,0,5}; anything malformed gives what parsed so far (the
@@ -163,14 +164,14 @@ class Runner : public HostSink {
                std::string body) override {
     if (!answer(req)) return;
     answers_.push_back({MsgType::response, req,
-                        WireWriter().u32((uint32_t)status).str(text).pairs(headers).str(body).u64(0).take()});
+                        WireWriter().u32((uint32_t)status).str(text).pairs(headers).str(body).u64(0).take(), current_});
   }
   void respond_held(uint64_t req, int status, const std::string& text, HeaderList headers,
                     uint64_t handle) override {
     if (handle == 0) throw std::runtime_error("invalid body");
     if (!answer(req)) return;
     answers_.push_back({MsgType::response, req,
-                        WireWriter().u32((uint32_t)status).str(text).pairs(headers).str("").u64(handle).take()});
+                        WireWriter().u32((uint32_t)status).str(text).pairs(headers).str("").u64(handle).take(), current_});
   }
   void fail(uint64_t req, ErrorCode code, const std::string& message,
             const std::string& stack) override {
@@ -179,7 +180,7 @@ class Runner : public HostSink {
     std::string file = p.label + ".js";
     answers_.push_back({MsgType::request_failed, req,
                         WireWriter().u32((uint32_t)code).str(map_positions(message, file, p.line_map))
-                            .str(map_positions(stack, file, p.line_map)).take()});
+                            .str(map_positions(stack, file, p.line_map)).take(), current_});
   }
   uint64_t subrequest(uint64_t parent, const std::string& binding, const std::string& script,
                       const std::string& args, const std::string& method, const std::string& url,
@@ -204,6 +205,15 @@ class Runner : public HostSink {
     ch_.send(MsgType::fetch, sub,
              WireWriter().u64(parent).str(method).str(url).pairs(headers).str(body).u64(body_handle)
                  .u8((uint8_t)redirect).data());
+    return sub;
+  }
+  uint64_t cache_op(uint64_t parent, CacheCall call) override {
+    uint64_t sub = take_subrequest(parent);
+    WireWriter w;
+    w.u64(parent).u8((uint8_t)call.op).u8(call.is_default ? 1 : 0).str(call.name).str(call.url).str(call.method)
+        .pairs(call.request_headers).u8(call.ignore_method ? 1 : 0);
+    if (call.op == 1) w.u32((uint32_t)call.status).pairs(call.response_headers).str(call.body).u64(call.body_handle);
+    ch_.send(MsgType::cache_op, sub, w.data());
     return sub;
   }
   uint64_t read_body(uint64_t parent, uint64_t handle) override {
@@ -260,6 +270,7 @@ class Runner : public HostSink {
     MsgType type;
     uint64_t req;
     std::string payload;
+    const Instance* inst = nullptr;  // whose heap made it
   };
   std::vector<Answer> answers_;
   void flush_answers() {
@@ -373,6 +384,7 @@ class Runner : public HostSink {
       case MsgType::subresponse: return on_subresponse(m);
       case MsgType::subrequest_failed: return on_subfailed(m);
       case MsgType::body_data: return on_body_data(m);
+      case MsgType::cache_result: return on_cache_result(m);
       case MsgType::compile: return on_compile(m);
       case MsgType::shutdown: shutting_down_ = true; return;
       default: malformed("unexpected");
@@ -393,6 +405,7 @@ class Runner : public HostSink {
 
   bool load_instance(Instance& inst, ErrorCode& code, std::string& error) {
     inst.heap = new_heap();
+    inst.heap->set_cache_default(inst.params.cache_default);
     current_ = &inst;
     const LoadParams& p = inst.params;
     Running running(ch_, Running::kLoading);
@@ -418,6 +431,7 @@ class Runner : public HostSink {
     p.subrequests = r.i64();
     p.lowered = r.str();
     p.line_map = parse_line_map(r.str());
+    p.cache_default = r.u8() != 0;
     if (!r.done()) malformed("load_worker");
     if (role_ == Role::sandbox) {
       // A sandbox holds one tenant for its whole life.
@@ -484,6 +498,13 @@ class Runner : public HostSink {
     deliver(m.request_id, [&](WorkerHeap& h, uint64_t, int64_t cpu) { h.sub_resolve(m.request_id, a, cpu); });
   }
 
+  void on_cache_result(Message& m) {
+    WireReader r(m.payload);
+    bool value = r.u8() != 0;
+    if (!r.done()) malformed("cache_result");
+    deliver(m.request_id, [&](WorkerHeap& h, uint64_t, int64_t cpu) { h.cache_resolve(m.request_id, value, cpu); });
+  }
+
   void on_body_data(Message& m) {
     WireReader r(m.payload);
     ErrorCode code = (ErrorCode)r.u32();
@@ -531,6 +552,14 @@ class Runner : public HostSink {
     HeapTrip trip = inst->heap->tripped();
     if (trip == HeapTrip::none) return;
     ErrorCode code = trip == HeapTrip::cpu ? ErrorCode::cpu_limit : ErrorCode::memory_limit;
+    // A limit can't be caught: an answer this heap made after it (a worker
+    // that caught the allocator's error and answered anyway) is void; its
+    // request fails with the limit's error instead.
+    for (Answer& a : answers_) {
+      if (a.inst != inst.get()) continue;
+      a.type = MsgType::request_failed;
+      a.payload = WireWriter().u32((uint32_t)code).str(error_text(code)).str("").take();
+    }
     for (auto it = requests_.begin(); it != requests_.end();) {
       if (it->second.inst == inst) {
         if (!it->second.answered)

@@ -2107,18 +2107,109 @@ Object.defineProperty(function (global) {
   function unsupportedConstructor(name) {
     throw new TypeError(name + ' is not supported by wfp yet' + SEE_MAN);
   }
+  // ---------------------------------------------------------------------
+  // The Cache API: each call goes to the supervisor, which keeps the
+  // entries in the tenant's own cache file and applies Cloudflare's rules
+  // (what put refuses or skips, freshness, conditional and ranged match).
+  // Counts as a subrequest.
+  var CACHE_OPS = { match: 0, put: 1, 'delete': 2 };
+  var K_CACHE_NAME = slot('cacheName');
+  var K_CACHE_DEFAULT = slot('cacheDefault');
+
+  function Cache() {
+    throw new TypeError('Illegal constructor');
+  }
+  var CachePrototype = Cache.prototype;
+  function makeCache(isDefault, name) {
+    var c = createObject(CachePrototype);
+    c[K_CACHE_DEFAULT] = isDefault;
+    c[K_CACHE_NAME] = name;
+    return c;
+  }
+  function cacheOwner(c) {
+    if (!(c instanceof Cache) || c[K_CACHE_NAME] === undefined) throw new TypeError('Illegal invocation');
+    return c;
+  }
+
+  function cacheOp(op, cache, input, options, response) {
+    var promise = newPromise();
+    try {
+      cacheOwner(cache);
+      if (current === null || current === undefined) {
+        throw new Error('Disallowed operation called within global scope: the Cache API is only available while handling a request.');
+      }
+      var request = input instanceof Request ? input : new Request(input);
+      var ignoreMethod = isObject(options) && options.ignoreMethod === true;
+      var status = 0, responsePairs = [], body = null;
+      if (op === CACHE_OPS.put) {
+        if (!(response instanceof Response) || response[K_STATUS] === undefined) {
+          throw new TypeError("Failed to execute 'put' on 'Cache': parameter 2 is not of type 'Response'.");
+        }
+        status = response[K_STATUS];
+        responsePairs = headersToHost(listOf(response[K_HEADERS]));
+        body = takeBody(response);
+      }
+      var subId = host.cacheOp(current, op, cache[K_CACHE_DEFAULT], cache[K_CACHE_NAME], request[K_URL],
+        request[K_METHOD], headersToHost(request[K_HEADERS][K_LIST]), ignoreMethod, status, responsePairs,
+        isHeld(body) ? body.handle : body);
+      pendingSubrequests[subId] = { promise: promise, context: current, url: request[K_URL], fetch: true, cacheOp: op };
+    } catch (e) {
+      settle(promise, REJECTED, e);
+    }
+    return promise;
+  }
+
+  defineMethods(CachePrototype, {
+    match: function match(request, options) {
+      return cacheOp(CACHE_OPS.match, this, request, options, null);
+    },
+    put: function put(request, response) {
+      return cacheOp(CACHE_OPS.put, this, request, null, response);
+    },
+    'delete': function (request, options) {
+      return cacheOp(CACHE_OPS['delete'], this, request, options, null);
+    }
+  });
+  var CACHE_NOT_IMPLEMENTED = ['add', 'addAll', 'matchAll', 'keys'];
+  for (var cn = 0; cn < CACHE_NOT_IMPLEMENTED.length; cn++) {
+    (function (name) {
+      defineHidden(CachePrototype, name, function () {
+        return rejectedPromise(new TypeError('Cache.' + name + '() is not implemented (as on Workers)' + SEE_MAN));
+      });
+    })(CACHE_NOT_IMPLEMENTED[cn]);
+  }
+  defineTag(CachePrototype, 'Cache');
+
+  // The answer to a Cache API call that is not a hit: match → undefined,
+  // put → undefined, delete → whether an entry went.
+  function cacheResolve(subId, value) {
+    var entry = pendingSubrequests[subId];
+    if (entry === undefined) return false;
+    delete pendingSubrequests[subId];
+    var saved = current;
+    current = entry.context;
+    settle(entry.promise, FULFILLED, entry.cacheOp === CACHE_OPS['delete'] ? value === true : undefined);
+    current = saved;
+    return true;
+  }
+
+  var defaultCache = makeCache(true, '');
   var caches = {};
   defineProperty(caches, 'default', {
     get: function () {
-      throw new TypeError('caches.default is not supported by wfp yet' + SEE_MAN);
+      if (host.cacheDefault() !== true) throw new TypeError('caches.default is disabled for namespaced scripts');
+      return defaultCache;
     },
     enumerable: true
   });
   defineMethods(caches, {
-    open: function () {
-      return rejectedPromise(new TypeError('caches.open() is not supported by wfp yet' + SEE_MAN));
+    open: function open(name) {
+      name = String(name);
+      if (name.length >= 1024) return rejectedPromise(new TypeError('Cache name is too long (1024 characters or more).'));
+      return fulfilledPromise(makeCache(false, name));
     }
   });
+  defineTag(caches, 'CacheStorage');
 
   // ---------------------------------------------------------------------
   // Globals.
@@ -2174,6 +2265,7 @@ Object.defineProperty(function (global) {
     subReject: subReject,
     bodyResolve: bodyResolve,
     bodyReject: bodyReject,
+    cacheResolve: cacheResolve,
     fireTimer: fireTimer,
     drain: drain
   };

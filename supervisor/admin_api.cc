@@ -821,6 +821,7 @@ void namespace_delete(Call& c, const std::string& ns) {
   check(c.store().delete_namespace(ns, force), "dispatch namespace \"" + ns + "\"");
   WFP_LOG(info, "admin: deleted namespace %s id=%lld", ns.c_str(), (long long)n.id);
   c.b.namespace_deleted(n.id);
+  c.b.caches_dropped(n.id, 0);
   c.ok(nullptr);
 }
 
@@ -896,11 +897,59 @@ void script_get(Call& c, const std::string& ns, const std::string& name) {
 void script_delete(Call& c, const std::string& ns, const std::string& name) {
   Namespace n = need_namespace(c, ns);
   (void)query_bool(c.query, "force");  // Cloudflare's flag; nothing depends on a script here
+  auto before = c.store().get_script(n.id, name);
   check(c.store().delete_script(n.id, name),
         "script \"" + name + "\" in dispatch namespace \"" + ns + "\"");
   WFP_LOG(info, "admin: deleted script %s/%s", ns.c_str(), name.c_str());
   c.b.script_changed(n.id, name);
+  if (before) c.b.caches_dropped(n.id, before->id);
   c.ok(nullptr);
+}
+
+// GET .../scripts/NAME/cache: the figures of the cache the script uses;
+// POST .../scripts/NAME/cache/purge {"url": "..."}: purge one URL, or all.
+// In a trusted namespace that is the namespace's shared cache.
+void script_cache(Call& c, const std::string& ns, const std::string& name, bool purge) {
+  Namespace n = need_namespace(c, ns);
+  Script sc = need_script(c, n, name);
+  std::string owner = cache_owner(n.id, n.trusted, sc.id);
+  auto ex = c.ex;
+  if (!purge) {
+    c.b.cache_stats(owner, [ex, shared = n.trusted](CacheStats st, std::string error) {
+      answer_guarded(*ex, "cache stats", [&] {
+        if (!error.empty()) fail(500, kInternal, error);
+        ojson r = ojson::object();
+        r["entries"] = st.entries;
+        r["bytes"] = st.bytes;
+        r["hits"] = st.hits;
+        r["misses"] = st.misses;
+        r["shared_by_namespace"] = shared;
+        send_ok(*ex, std::move(r), {});
+      });
+    });
+    return;
+  }
+  std::string url;
+  if (!c.req.body.empty()) {
+    ojson body = ojson::parse(c.req.body, nullptr, false);
+    if (!body.is_object()) invalid("the body must be a JSON object, such as {\"url\": \"https://example.com/a\"}");
+    if (auto u = body.find("url"); u != body.end() && !u->is_null()) {
+      if (!u->is_string() || u->get<std::string>().empty()) invalid("url must be a non-empty string");
+      url = u->get<std::string>();
+    }
+  }
+  std::string what = url.empty() ? "the whole cache" : url;
+  c.b.cache_purge(owner, url, [ex, what, ns, name](int64_t removed, std::string error) {
+    answer_guarded(*ex, "cache purge", [&] {
+      if (!error.empty()) fail(error.find("absolute") != std::string::npos ? 400 : 500,
+                               error.find("absolute") != std::string::npos ? kInvalid : kInternal, error);
+      WFP_LOG(info, "admin: purged %s of %s/%s (%lld entries)", what.c_str(), ns.c_str(), name.c_str(),
+              (long long)removed);
+      ojson r = ojson::object();
+      r["removed"] = removed;
+      send_ok(*ex, std::move(r), {});
+    });
+  });
 }
 
 void send_source(Call& c, const ScriptCode& code, const std::string& etag) {
@@ -1284,6 +1333,14 @@ void dispatch_namespaces(Call& c, const std::vector<std::string>& s) {
   if (sub == "secrets" && n == 7) {
     allow(c, {"GET", "PUT"});
     return script_secrets(c, ns, name, std::nullopt);
+  }
+  if (sub == "cache" && n == 7) {
+    allow(c, {"GET"});
+    return script_cache(c, ns, name, false);
+  }
+  if (sub == "cache" && n == 8 && s[7] == "purge") {
+    allow(c, {"POST"});
+    return script_cache(c, ns, name, true);
   }
   if (sub == "secrets" && n == 8) {
     allow(c, {"GET", "DELETE"});

@@ -15,6 +15,7 @@
 
 #include "supervisor/config.h"
 #include "supervisor/http.h"
+#include "supervisor/cache_store.h"
 #include "supervisor/store.h"
 
 namespace wfp {
@@ -50,7 +51,24 @@ class AdminBackend {
 
   // wfpctl status: listen addresses, uptime, children, pool occupancy.
   virtual nlohmann::json status() = 0;
+
+  // The Cache API's store (supervisor/cache_store.h), by owner key (see
+  // cache_owner). `done` runs later on the event loop. purge: every entry
+  // of `url` (an absolute URL), or, with `url` empty, the owner's whole cache.
+  virtual void cache_purge(const std::string& owner, const std::string& url,
+                           std::function<void(int64_t removed, std::string error)> done) = 0;
+  virtual void cache_stats(const std::string& owner, std::function<void(CacheStats, std::string error)> done) = 0;
+  // A script (script_id) or a whole namespace (script_id 0) is gone: so are its caches.
+  virtual void caches_dropped(int64_t namespace_id, int64_t script_id) = 0;
 };
+
+// Whose cache a user worker uses: its own in an untrusted namespace
+// ("n<ns>-s<script>"), the namespace's shared one in a trusted namespace
+// ("n<ns>"). Platform workers share "platform".
+inline std::string cache_owner(int64_t namespace_id, bool trusted, int64_t script_id) {
+  std::string ns = "n" + std::to_string(namespace_id);
+  return trusted ? ns : ns + "-s" + std::to_string(script_id);
+}
 
 void handle_admin_request(AdminBackend& backend, std::shared_ptr<HttpExchange> exchange);
 

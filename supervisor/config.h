@@ -36,6 +36,8 @@ struct Config {
   std::string fetch_allow_networks;  // CIDR list, exceptions to the deny list
   std::string fetch_ca_file;         // "" = the system's trust store
   int64_t fetch_timeout_ms;
+  int64_t cache_max_entry_bytes;
+  int64_t cache_tenant_quota_mb;
   std::string log_level;             // debug | info | warn | error
 };
 

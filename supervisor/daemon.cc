@@ -164,9 +164,11 @@ Daemon::Daemon(Config config, std::vector<Listener> public_listeners, int admin_
     throw std::runtime_error("fetch_allow_networks: " + why);
   fo.policy = NetworkPolicy(std::move(deny), std::move(allow));
   fetch_client_ = std::make_unique<FetchClient>(base_, std::move(fo));
+
 }
 
 Daemon::~Daemon() {
+  cache_store_.reset();  // its pending callbacks point into this Daemon
   fetch_client_.reset();
   servers_.clear();
   admin_server_.reset();
@@ -266,6 +268,9 @@ void Daemon::child_gone(Child* c, const std::string& why) {
   }
   for (Call* call : failed) finish_call(call, nullptr, ErrorCode::process_died, "", "");
   release_child(c);
+  if (c->log_dropped)
+    logf(LogLevel::warn, "%s: %llu log lines dropped (more than 64 KiB/s of log output)",
+         c->role == Role::sandbox ? c->label.c_str() : c->title.c_str(), (unsigned long long)c->log_dropped);
   if (c->role == Role::sandbox && !c->tenant.empty() && !c->deliberate && !c->retired)
     tenant_died(c->tenant, c->label);
   if (!c->tenant.empty()) {
@@ -366,6 +371,8 @@ void Daemon::handle_message(Child* c, Message& m) {
     case MsgType::hello: {
       std::string build = r.str(64);
       if (!r.done()) return kill_child(c, "malformed hello");
+      if (c->said_hello) return kill_child(c, "a second hello");
+      c->said_hello = true;
       return;
     }
     case MsgType::load_result: {
@@ -429,6 +436,7 @@ void Daemon::handle_message(Child* c, Message& m) {
     case MsgType::subrequest: return on_subrequest(c, m);
     case MsgType::fetch: return on_fetch(c, m);
     case MsgType::body_read: return on_body_read(c, m);
+    case MsgType::cache_op: return on_cache_op(c, m);
     case MsgType::log: {
       std::string level = r.str(16), text = r.str(kLogTextMax);
       if (!r.done()) return kill_child(c, "malformed log");
@@ -487,7 +495,7 @@ bool Daemon::log_budget(Child* c, size_t bytes) {
   }
   c->log_tokens -= cost;
   if (c->log_dropped) {
-    logf(LogLevel::warn, "%s: %llu log lines dropped (more than 64 KiB/s of console output)",
+    logf(LogLevel::warn, "%s: %llu log lines dropped (more than 64 KiB/s of log output)",
          c->role == Role::sandbox ? c->label.c_str() : c->title.c_str(), (unsigned long long)c->log_dropped);
     c->log_dropped = 0;
   }
@@ -499,7 +507,7 @@ void Daemon::load_platform_workers(Child* d) {
     WireWriter wr;
     wr.u64((uint64_t)w.id).str(w.name).str(w.code.format).str(w.code.source).str(w.code.bytecode)
         .str(w.code.build_id).str(bindings_json(w.bindings)).i64(config_.cpu_ms).i64(config_.subrequests)
-        .str(w.code.lowered).str(w.code.line_map);
+        .str(w.code.lowered).str(w.code.line_map).u8(1);
     d->ch->send(MsgType::load_worker, 0, wr.data());
   }
 }
@@ -646,6 +654,8 @@ void Daemon::on_tick() {
   }
   for (Child* c : live_children(Role::compiler))
     if (c->compiling && now > c->compile_deadline) kill_child(c, "a compile ran past its deadline");
+  // Expired cache entries are reclaimed in the background, a little at a time.
+  if (cache_store_ && ++ticks_ % 60 == 0) cache_store_->reclaim_expired();
   reap();
 }
 
@@ -1043,13 +1053,16 @@ Daemon::Child* Daemon::start_sandbox(int64_t ns_id, const Script& script, std::s
   if (script.cpu_ms > 0) cpu = std::min(cpu, script.cpu_ms);
   if (script.subrequests > 0) subs = std::min(subs, script.subrequests);
   sb->slot = (uint64_t)script.id;
+  // Its Cache API entries: its own in an untrusted namespace, shared by
+  // the namespace in a trusted one.
+  sb->cache_owner = cache_owner(ns_id, ns && ns->trusted, script.id);
   sb->bindings = script.bindings;
   sb->cpu_ms = cpu;
   sb->subrequests = subs;
   WireWriter w;
   w.u64((uint64_t)script.id).str(sb->label).str(script.code.format).str(script.code.source)
       .str(script.code.bytecode).str(script.code.build_id).str(bindings_json(script.bindings))
-      .i64(cpu).i64(subs).str(script.code.lowered).str(script.code.line_map);
+      .i64(cpu).i64(subs).str(script.code.lowered).str(script.code.line_map).u8(ns && ns->trusted ? 1 : 0);
   sb->ch->send(MsgType::load_worker, 0, w.data());
   ensure_spares();
   return sb;
@@ -1076,6 +1089,9 @@ void Daemon::finish_call(Call* call, Message* response, ErrorCode code, const st
                                         Clock::now() + std::chrono::seconds(31), owned->depth,
                                         owned->chain, owned->outbound, owned->subrequests_left};
   }
+  if (!response && owned->chain &&
+      (code == ErrorCode::cpu_limit || code == ErrorCode::memory_limit || code == ErrorCode::wall_limit))
+    owned->chain->limit_hit = code;
   if (!response) {
     // Details go to the log (and later to tail), never to a public client.
     logf(code == ErrorCode::exception ? LogLevel::info : LogLevel::warn,
@@ -1107,9 +1123,14 @@ void Daemon::finish_call(Call* call, Message* response, ErrorCode code, const st
       owned->client->respond(std::move(resp));
     } else {
       // An uncaught failure of a chain that hit the depth limit is the
-      // loop the client should be told about (508, 1019).
-      bool loop = owned->chain && owned->chain->loop_hit && code == ErrorCode::exception;
-      error_page(owned->client, loop ? ErrorCode::loop_limit : code, owned->public_id);
+      // loop the client should be told about (508, 1019); one where a
+      // worker hit a resource limit is that limit (503, 1102).
+      ErrorCode shown = code;
+      if (owned->chain && code == ErrorCode::exception) {
+        if (owned->chain->loop_hit) shown = ErrorCode::loop_limit;
+        else if (owned->chain->limit_hit != ErrorCode::ok) shown = owned->chain->limit_hit;
+      }
+      error_page(owned->client, shown, owned->public_id);
     }
   } else if (owned->parent_child) {
     auto p = children_.find(owned->parent_child);
@@ -1161,6 +1182,14 @@ int Daemon::run() {
       base_,
       [this](uint32_t seq, pid_t pid, int err) { on_zygote_spawned(seq, pid, err); },
       [this](pid_t pid, int status) { on_zygote_exit(pid, status); });
+  // The cache store's threads start after the zygote is forked: the zygote
+  // must not be the copy of a process with threads.
+  CacheStoreOptions co;
+  co.dir = config_.data_dir + "/cache";
+  co.max_entry_bytes = config_.cache_max_entry_bytes;
+  co.tenant_quota_bytes = config_.cache_tenant_quota_mb << 20;
+  co.now = [this] { return cache_now(); };
+  cache_store_ = std::make_unique<CacheStore>(base_, std::move(co));
   routes_changed();
   for (const Worker& w : store_->list_workers()) worker_bindings_[w.id] = w.bindings;
 

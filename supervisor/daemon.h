@@ -19,6 +19,7 @@
 #include "ipc/errors.h"
 #include "ipc/wire.h"
 #include "supervisor/admin_api.h"
+#include "supervisor/cache_store.h"
 #include "supervisor/config.h"
 #include "supervisor/fetch_client.h"
 #include "supervisor/http.h"
@@ -58,6 +59,10 @@ class Daemon : public AdminBackend {
   void workers_changed() override;
   void routes_changed() override;
   nlohmann::json status() override;
+  void cache_purge(const std::string& owner, const std::string& url,
+                   std::function<void(int64_t removed, std::string error)> done) override;
+  void cache_stats(const std::string& owner, std::function<void(CacheStats, std::string error)> done) override;
+  void caches_dropped(int64_t namespace_id, int64_t script_id) override;
 
   struct Child;
   struct Call;
@@ -103,6 +108,10 @@ class Daemon : public AdminBackend {
   bool find_caller(Child* c, uint64_t parent, Caller& out);
   void on_fetch(Child* c, Message& m);
   void on_body_read(Child* c, Message& m);
+  // daemon_cache.cc: the Cache API
+  void on_cache_op(Child* c, Message& m);
+  int64_t cache_now() const;
+  std::unique_ptr<CacheStore> cache_store_;
   void fetch_done(uint64_t child_id, uint64_t sub, uint64_t call_id, FetchResult result, uint64_t fetch_id);
   uint64_t hold_body(uint64_t child_id, uint64_t call_id, std::shared_ptr<const std::string> bytes);
   std::shared_ptr<const std::string> held_body(uint64_t child_id, uint64_t handle);
@@ -181,6 +190,7 @@ class Daemon : public AdminBackend {
   std::vector<event*> signal_events_;
   event* tick_ = nullptr;
   event* watchdog_ = nullptr;
+  uint64_t ticks_ = 0;
   bool stopping_ = false;
 };
 

@@ -35,10 +35,12 @@ struct Daemon::Child {
   std::string label;        // sandbox: "ns/name"
   uint64_t slot = 0;        // sandbox: the script id it loaded
   std::vector<Binding> bindings;  // sandbox: its script's (service bindings)
+  std::string cache_owner;  // sandbox: its cache store key ("s<script>" or "n<namespace>")
   int64_t cpu_ms = 0;       // sandbox: the script's effective limits
   int64_t subrequests = 0;
   bool retired = false;     // sandbox: finish in-flight work, take no more
   bool deliberate = false;  // ended by us (idle, evicted, retired): not a death
+  bool said_hello = false;
   int inflight = 0;
   uint64_t served = 0;
   bool compiling = false;         // compiler: has `job` at the compiler
@@ -60,6 +62,7 @@ struct Daemon::Child {
 struct Daemon::Chain {
   int invocations = 1;    // workers run for this client request so far
   bool loop_hit = false;  // some call was refused at the depth limit
+  ErrorCode limit_hit = ErrorCode::ok;  // some call failed at a resource limit
 };
 
 // Where the fetches of a user worker reached through a dispatch binding

@@ -583,6 +583,28 @@ void cmd_script_get(Ctx& c) {
          limit("subrequests").c_str(), field(s, "created_on").c_str(),
          field(s, "modified_on").c_str());
   print_bindings(s);
+  // The cache it uses: its own, or its trusted namespace's shared one.
+  Answer cs = api(c, "GET", script_path(ns, name) + "/cache");
+  const ojson& k = cs.result;
+  printf("cache: %s entries, %s bytes, %s hits, %s misses%s\n", field(k, "entries").c_str(),
+         field(k, "bytes").c_str(), field(k, "hits").c_str(), field(k, "misses").c_str(),
+         k.value("shared_by_namespace", false) ? " (shared by the namespace)" : "");
+}
+
+void cmd_cache_purge(Ctx& c) {
+  const std::string& ns = need_name(c, c.args[0], "namespace");
+  const std::string& name = need_name(c, c.args[1], "script");
+  ojson body = ojson::object();
+  std::string url = c.last("url").value_or("");
+  if (c.has("url")) {
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+      usage_error(c.cmd, "--url must be an absolute http:// or https:// URL");
+    body["url"] = url;
+  }
+  Answer a = api_json(c, "POST", script_path(ns, name) + "/cache/purge", body);
+  if (c.json) return print_json(a.result);
+  printf("Purged %s from the cache of %s/%s (%s entries)\n", c.has("url") ? url.c_str() : "everything", ns.c_str(),
+         name.c_str(), field(a.result, "removed").c_str());
 }
 
 void cmd_script_delete(Ctx& c) {
@@ -903,13 +925,8 @@ const std::vector<Command>& commands() {
       {{"route", "list"}, "route list", {}, 0, 0, cmd_route_list},
       {{"route", "delete"}, "route delete PATTERN", {}, 1, 1, cmd_route_delete},
       {{"status"}, "status", {}, 0, 0, cmd_status},
+      {{"cache", "purge"}, "cache purge NS NAME [--url URL]", {{"url", true}}, 2, 2, cmd_cache_purge},
       // In DESIGN.md's grammar; the daemon side does not exist yet.
-      {{"cache", "purge"},
-       "cache purge NS NAME [--url URL]",
-       {{"url", true}},
-       2,
-       2,
-       cmd_not_implemented},
       {{"tail"}, "tail NS/NAME | tail WORKER", {}, 1, 1, cmd_not_implemented},
       {{"backup"}, "backup FILE", {}, 1, 1, cmd_not_implemented},
   };

@@ -181,6 +181,7 @@ class Sandbox {
     this.nextSubId = 101;
     this.refuseSubrequests = null; // a message makes subrequest() throw
     this.refuseRespond = null; // a message makes respond() throw
+    this.cacheDefault = false; // what host.cacheDefault() answers
     // Timers and the request lifecycle, as sandbox/runner.cc keeps them: a
     // request is open from handle() until done(); timers live on a virtual
     // clock that only advance() moves.
@@ -274,6 +275,24 @@ class Sandbox {
         if (sb.refuseSubrequests !== null) throw new Error(sb.refuseSubrequests);
         call.subId = sb.nextSubId++;
         return call.subId;
+      },
+      cacheOp(parentReqId, op, isDefault, name, url, method, headers, ignoreMethod, status, responseHeaders, body) {
+        if (arguments.length !== 11) sb.violation('cacheOp: ' + arguments.length + ' arguments');
+        if (![0, 1, 2].includes(op) || typeof isDefault !== 'boolean' || typeof name !== 'string' ||
+            typeof url !== 'string' || typeof method !== 'string' || typeof ignoreMethod !== 'boolean') {
+          sb.violation('cacheOp: bad arguments');
+        }
+        sb.checkPairs('cacheOp', headers);
+        sb.checkPairs('cacheOp', responseHeaders);
+        const held = typeof body === 'number' ? body : 0;
+        const text = held ? null : sb.checkBody('cacheOp', body);
+        const call = { fn: 'cacheOp', parentReqId, op, isDefault, name, url, method, headers: plain(headers), ignoreMethod, status,
+          responseHeaders: plain(responseHeaders), body: text, held, subId: sb.nextSubId++ };
+        sb.calls.push(call);
+        return call.subId;
+      },
+      cacheDefault() {
+        return sb.cacheDefault;
       },
       readBody(parentReqId, handle) {
         if (arguments.length !== 2 || typeof handle !== 'number') sb.violation('readBody: bad arguments');
@@ -1522,8 +1541,6 @@ test('APIs not provided yet throw errors that name them', () => {
     assert.strictEqual(sb.run('typeof ' + name), 'function', name);
     assert.throws(() => sb.run('new ' + name + '()'), (e) => e.name === 'TypeError' && e.message === name + ' is not supported by wfp yet (see wfp-runtime(7))', name);
   }
-  assert.throws(() => sb.run('caches.default'), /caches\.default is not supported by wfp yet/);
-  assert.match(sb.rejection('return caches.open("x")').message, /caches\.open\(\) is not supported/);
 });
 
 test('a script with only a scheduled handler is refused with a message that says so', () => {
@@ -1653,6 +1670,68 @@ test('get() passes its outbound values, and a call may add values to env', () =>
   assert.strictEqual(sb.result(1).body, 'undefined object');
   sb.handle(2, 'GET', 'https://x/', [], null, '', '{"TENANT":"t2"}');
   assert.strictEqual(sb.result(2).body, 't2 object');
+});
+
+// ---------------------------------------------------------------------------
+// The Cache API: calls go to the host; put takes the response's body.
+
+test('caches.default is refused in an untrusted namespace and shared otherwise; open() checks the name', () => {
+  const sb = new Sandbox();
+  assert.throws(() => sb.run('caches.default'), (e) => e.name === 'TypeError' && e.message === 'caches.default is disabled for namespaced scripts');
+  sb.cacheDefault = true;
+  assert.strictEqual(sb.run('caches.default === caches.default'), true);
+  assert.strictEqual(sb.run('Object.prototype.toString.call(caches.default)'), '[object Cache]');
+  assert.strictEqual(sb.value('return caches.open("a").then(function (c) { return typeof c.match; })'), 'function');
+  assert.match(sb.rejection('return caches.open("x".repeat(1024))').message, /too long/);
+  assert.match(sb.rejection('return caches.open("a").then(function (c) { return c.keys(); })').message, /not implemented/);
+  assert.throws(() => sb.run('new (Object.getPrototypeOf(caches.default).constructor)()'), /Illegal constructor/);
+});
+
+test('cache.put sends the response and takes its body; match and delete resolve from the host', () => {
+  const sb = new Sandbox();
+  commonjs(sb, 'module.exports = { fetch: function (req) { var res = new Response("cached body", { headers: { "cache-control": "max-age=60" } });' +
+    ' return caches.open("pages").then(function (c) { return c.put("https://x.example/a", res).then(function (v) {' +
+    ' return new Response(String(v) + " " + res.bodyUsed); }); }); } };');
+  sb.handle(1);
+  const put = sb.calls.find((c) => c.fn === 'cacheOp');
+  assert.strictEqual(put.op, 1);
+  assert.strictEqual(put.isDefault, false);
+  assert.strictEqual(put.name, 'pages');
+  assert.strictEqual(put.url, 'https://x.example/a');
+  assert.strictEqual(put.method, 'GET');
+  assert.strictEqual(put.status, 200);
+  assert.strictEqual(put.body, 'cached body');
+  assert.deepStrictEqual(put.responseHeaders.find((h) => h[0] === 'cache-control'), ['cache-control', 'max-age=60']);
+  sb.wfp.cacheResolve(put.subId, true);
+  sb.drain();
+  assert.strictEqual(sb.result(1).body, 'undefined true');
+
+  const sb2 = new Sandbox();
+  commonjs(sb2, 'module.exports = { fetch: function (req) { return caches.open("p").then(function (c) {' +
+    ' return Promise.all([c.match(new Request("https://x.example/a", { headers: { range: "bytes=0-1" } })),' +
+    ' c.match("https://x.example/b", { ignoreMethod: true }), c.delete("https://x.example/a")]); }).then(function (r) {' +
+    ' return r[0].text().then(function (t) { return new Response(r[0].status + " " + t + " " + r[1] + " " + r[2]); }); }); } };');
+  sb2.handle(1);
+  const ops = sb2.calls.filter((c) => c.fn === 'cacheOp');
+  assert.deepStrictEqual(ops.map((o) => o.op), [0, 0, 2]);
+  assert.deepStrictEqual(ops[0].headers.find((h) => h[0] === 'range'), ['range', 'bytes=0-1']);
+  assert.strictEqual(ops[1].ignoreMethod, true);
+  sb2.subResolve(ops[0].subId, 206, '', [['content-range', 'bytes 0-1/11']], 'ca');
+  sb2.wfp.cacheResolve(ops[1].subId, false);
+  sb2.wfp.cacheResolve(ops[2].subId, true);
+  sb2.drain();
+  assert.strictEqual(sb2.result(1).body, '206 ca undefined true');
+});
+
+test('a Cache API call outside a request, or a put of a non-Response, fails without reaching the host', () => {
+  const sb = new Sandbox();
+  sb.cacheDefault = true;
+  assert.match(sb.rejection('return caches.default.match("https://x/")').message, /global scope/);
+  commonjs(sb, 'module.exports = { fetch: function () { return caches.default.put("https://x/", "text").then(null, function (e) {' +
+    ' return new Response(e.name + ": " + e.message); }); } };');
+  sb.handle(1);
+  assert.match(sb.result(1).body, /^TypeError: .*not of type 'Response'/);
+  assert.strictEqual(sb.calls.filter((c) => c.fn === 'cacheOp').length, 0);
 });
 
 // ---------------------------------------------------------------------------

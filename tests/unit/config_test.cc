@@ -81,7 +81,7 @@ TEST(Config, TheTableDeclaresEveryKeyOnceWithSaneBounds) {
       EXPECT_LE(d, k.max) << k.name;
     }
   }
-  EXPECT_EQ(names.size(), 26u);
+  EXPECT_EQ(names.size(), 28u);
   for (const char* must : {"listen",
                            "admin_socket",
                            "data_dir",
@@ -107,6 +107,8 @@ TEST(Config, TheTableDeclaresEveryKeyOnceWithSaneBounds) {
                            "fetch_allow_networks",
                            "fetch_ca_file",
                            "fetch_timeout_ms",
+                           "cache_max_entry_bytes",
+                           "cache_tenant_quota_mb",
                            "log_level"})
     EXPECT_TRUE(names.count(must)) << must;
 }

@@ -1,0 +1,172 @@
+// The supervisor's side of the Cache API (see daemon.h): a runner's
+// cache_op is checked against Cloudflare's rules (supervisor/cache_rules.h)
+// and carried out in the caller's own cache file (supervisor/cache_store.h),
+// off the event loop. Whose cache it is comes from the channel: a sandbox's
+// tenant (its script, or its trusted namespace), or the platform's.
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+
+#include "ipc/log.h"
+#include "ipc/messages.h"
+#include "ipc/wire.h"
+#include "supervisor/admin_api.h"
+#include "supervisor/cache_rules.h"
+#include "supervisor/daemon.h"
+#include "supervisor/daemon_internal.h"
+
+namespace wfp {
+
+// Unix seconds. The test build (build/wfpd-test) adds the number of
+// seconds written in DATA_DIR/test-clock, so tests move cache time
+// without sleeping; the release build has no such file lookup.
+int64_t Daemon::cache_now() const {
+  int64_t now = (int64_t)time(nullptr);
+#ifdef WFP_TEST_HOOKS
+  std::ifstream f(config_.data_dir + "/test-clock");
+  int64_t offset = 0;
+  if (f >> offset) now += offset;
+#endif
+  return now;
+}
+
+void Daemon::on_cache_op(Child* c, Message& m) {
+  WireReader r(m.payload);
+  uint64_t parent = r.u64();
+  int op = r.u8();
+  bool is_default = r.u8() != 0;
+  std::string name = r.str(4096), url = r.str(64 * 1024), method = r.str(64);
+  HeaderList request_headers = r.pairs(1000, 256 * 1024);
+  bool ignore_method = r.u8() != 0;
+  int status = 0;
+  HeaderList response_headers;
+  std::string body;
+  uint64_t body_handle = 0;
+  if (op == 1) {
+    status = (int)r.u32();
+    response_headers = r.pairs(1000, 256 * 1024);
+    body = r.str();
+    body_handle = r.u64();
+  }
+  if (!r.done() || op > 2) return kill_child(c, "malformed cache_op");
+  Caller caller;
+  if (!find_caller(c, parent, caller)) return kill_child(c, "cache_op for a request it does not hold");
+  if (body_handle) {
+    auto held = held_body(c->id, body_handle);
+    if (!held) return kill_child(c, "cache_op with a body it does not hold");
+    body = *held;
+  }
+  uint64_t sub = m.request_id;
+  auto refuse = [&](const std::string& msg) {
+    c->ch->send(MsgType::subrequest_failed, sub,
+                WireWriter().u32((uint32_t)ErrorCode::fetch_failed).str(msg).data());
+  };
+  auto result = [&](bool value) { c->ch->send(MsgType::cache_result, sub, WireWriter().u8(value ? 1 : 0).data()); };
+  if (*caller.subrequests_left <= 0) return refuse(error_text(ErrorCode::subrequest_limit));
+  (*caller.subrequests_left)--;
+
+  // Whose cache: identity from the channel, never from the message.
+  std::string owner = c->role == Role::dispatcher ? "platform" : c->cache_owner;
+  if (owner.empty()) return refuse("the Cache API is not available to this worker");
+  if (is_default && c->role == Role::sandbox && owner.find("-s") != std::string::npos)
+    return refuse("caches.default is disabled for namespaced scripts");
+  std::string cache = is_default ? "d" : "n:" + name;
+  auto key = cache::cache_key(url);
+  if (!key) return refuse("Cache key must be an absolute http: or https: URL: " + url);
+
+  uint64_t child_id = c->id;
+  // Answers go back only if the caller is still there.
+  auto child_of = [this](uint64_t id) -> Child* {
+    auto it = children_.find(id);
+    return it == children_.end() || it->second->dead ? nullptr : it->second.get();
+  };
+  bool get_like = method == "GET" || ignore_method;
+  switch (op) {
+    case 0: {  // match: never reaches an origin; a non-GET request misses
+      if (!get_like) return result(false);
+      cache_store_->match(owner, cache, *key,
+                          [this, child_of, child_id, sub, parent, method, request_headers, url](
+                              std::optional<CacheEntry> hit, std::string error) {
+                            Child* ch = child_of(child_id);
+                            if (!ch) return;
+                            if (!error.empty()) logf(LogLevel::warn, "%s", error.c_str());
+                            if (!hit) {
+                              ch->ch->send(MsgType::cache_result, sub, WireWriter().u8(0).data());
+                              return;
+                            }
+                            cache::Entry e{hit->status, std::move(hit->headers), std::move(hit->body)};
+                            cache::MatchAnswer a = cache::answer_match(method, request_headers, e);
+                            auto body = std::make_shared<const std::string>(std::move(a.body));
+                            ch->ch->send(MsgType::subresponse, sub,
+                                         sub_answer(child_id, parent, a.status, "", a.headers, body, url, false));
+                          });
+      return;
+    }
+    case 1: {  // put
+      int64_t now = cache_now();
+      cache::PutDecision d = cache::decide_put(method, status, response_headers, now);
+      if (d.kind == cache::PutDecision::reject) return refuse(d.error);
+      if (d.kind == cache::PutDecision::skip) return result(false);
+      CacheEntry e;
+      e.status = status;
+      e.headers = std::move(response_headers);
+      e.body = std::move(body);
+      e.stored_at = now;
+      e.expires_at = now + d.ttl_seconds;
+      cache_store_->put(owner, cache, *key, std::move(e), [child_of, child_id, sub](bool stored, std::string error) {
+        Child* ch = child_of(child_id);
+        if (!error.empty()) logf(LogLevel::warn, "%s", error.c_str());
+        if (ch) ch->ch->send(MsgType::cache_result, sub, WireWriter().u8(stored ? 1 : 0).data());
+      });
+      return;
+    }
+    default: {  // delete
+      if (!get_like) return result(false);
+      cache_store_->remove(owner, cache, *key, [child_of, child_id, sub](bool deleted, std::string error) {
+        Child* ch = child_of(child_id);
+        if (!error.empty()) logf(LogLevel::warn, "%s", error.c_str());
+        if (ch) ch->ch->send(MsgType::cache_result, sub, WireWriter().u8(deleted ? 1 : 0).data());
+      });
+      return;
+    }
+  }
+}
+
+void Daemon::cache_purge(const std::string& owner, const std::string& url,
+                         std::function<void(int64_t removed, std::string error)> done) {
+  std::string key;
+  if (!url.empty()) {
+    auto k = cache::cache_key(url);
+    if (!k) {
+      // Answer from the loop, never inside the call.
+      auto d = std::make_shared<std::function<void(int64_t, std::string)>>(std::move(done));
+      std::string msg = "url must be an absolute http: or https: URL: " + url;
+      cache_store_->stats(owner, [d, msg](CacheStats, std::string) { (*d)(0, msg); });
+      return;
+    }
+    key = *k;
+  }
+  cache_store_->purge(owner, key, std::move(done));
+}
+
+void Daemon::cache_stats(const std::string& owner, std::function<void(CacheStats, std::string error)> done) {
+  cache_store_->stats(owner, std::move(done));
+}
+
+// A deleted script takes its cache along; a deleted namespace takes its
+// shared cache and every script's (their files are named by owner key).
+void Daemon::caches_dropped(int64_t namespace_id, int64_t script_id) {
+  auto log_done = [](int64_t, std::string error) {
+    if (!error.empty()) logf(LogLevel::warn, "%s", error.c_str());
+  };
+  if (script_id) {
+    cache_store_->purge(cache_owner(namespace_id, false, script_id), "", log_done);
+    return;
+  }
+  cache_store_->purge(cache_owner(namespace_id, true, 0), "", log_done);
+  std::string prefix = cache_owner(namespace_id, true, 0) + "-s";
+  for (const std::string& owner : cache_store_->owners())
+    if (owner.compare(0, prefix.size(), prefix) == 0) cache_store_->purge(owner, "", log_done);
+}
+
+}  // namespace wfp
