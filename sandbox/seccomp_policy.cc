@@ -114,12 +114,14 @@ const Rule kCompilerRules[] = {
 const Rule kZygoteRules[] = {
     {"clone3", kEnosys, {}, "glibc falls back to clone, whose flags a filter can see (clone3 keeps them in memory)"},
     {"brk", kAllow, {}, "glibc malloc, here and in children"},
+    {"chroot", kAllow, {}, "a child's empty root: the removed directory it is in (its own user namespace)"},
     {"clock_gettime", kAllow, {}, "children's CPU deadline and clock"},
     {"clone", kAllow, {WFP_EQ(0, "flags", CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD)}, "fork(): glibc's flags exactly; no thread, no namespace"},
     {"close", kAllow, {}, "the fds of a spawn request once passed on; a child dropping the zygote's fds"},
     {"close_range", kAllow, {WFP_EQ32(2, "flags", 0)}, "a child closing every fd but its channel"},
     {"dup2", kAllow, {}, "a child moving its doorbell to fd 3"},
     {"exit_group", kAllow, {}, "_exit: the supervisor hung up; a child's exit"},
+    {"fchdir", kAllow, {}, "a child entering the empty directory it then makes its root"},
     {"futex", kAllow, {WFP_EQ32(1, "op", FUTEX_WAKE_PRIVATE)}, "glibc's pthread_once wakes waiters after a first run"},
     {"getpid", kAllow, {}, "logf puts the pid in each line's prefix"},
     {"getppid", kAllow, {}, "a child checks that the zygote is still its parent"},
@@ -139,6 +141,7 @@ const Rule kZygoteRules[] = {
     {"seccomp", kAllow, {WFP_EQ32(0, "op", SECCOMP_SET_MODE_FILTER), WFP_EQ32(1, "flags", 0)}, "a child loads its own filter (libseccomp probed the kernel here, before this one)"},
     {"sendto", kAllow, {}, "reports to the supervisor; children's doorbell"},
     {"set_robust_list", kAllow, {}, "glibc's fork: the child registers its robust-futex list again"},
+    {"unshare", kAllow, {WFP_EQ(0, "flags", CLONE_NEWUSER)}, "a child's own user namespace, for its empty root"},
     {"wait4", kAllow, {}, "reaping children (waitpid with WNOHANG)"},
     {"write", kAllow, {}, "the zygote's log lines to stderr (children log over their channel)"},
 };

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -22,6 +23,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <string>
+#include <vector>
 
 #include "ipc/channel.h"
 #include "ipc/log.h"
@@ -92,6 +95,48 @@ void log_to_channel(LogLevel level, const char* text, size_t len) {
                       WireWriter().str(lv).str(std::string_view(text, std::min(len, kLogTextMax))).data());
 }
 
+// The directory every child makes its root: created empty, opened, then
+// removed, so it has no entries and can never get one. -1 when it could
+// not be made (children then keep the real root).
+int g_empty_dir = -1;
+
+void make_empty_dir() {
+  const char* tmp = getenv("TMPDIR");
+  std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/wfp-empty-XXXXXX";
+  std::vector<char> path(tmpl.begin(), tmpl.end());
+  path.push_back('\0');
+  if (!mkdtemp(path.data())) {
+    log_syscall_failure("zygote", "mkdtemp (empty root)", errno, "children keep the real root");
+    return;
+  }
+  int fd = open(path.data(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  rmdir(path.data());
+  if (fd < 0) {
+    log_syscall_failure("zygote", "open (empty root)", errno, "children keep the real root");
+    return;
+  }
+  // Out of the way of the fds a child arranges (its doorbell goes to 3).
+  g_empty_dir = fcntl(fd, F_DUPFD_CLOEXEC, 100);
+  close(fd);
+}
+
+// In a user namespace of its own (where chroot needs no privilege on the
+// host), the child makes the removed directory its root: no file of the
+// host is reachable by path any more. Where the kernel refuses user
+// namespaces, the child goes on with the real root, which the seccomp
+// filter keeps out anyway; the zygote logs that once per child.
+void enter_empty_root() {
+  if (g_empty_dir < 0) return;
+  if (unshare(CLONE_NEWUSER) != 0) {
+    log_syscall_failure("lockdown", "unshare(CLONE_NEWUSER)", errno, "no empty root");
+    return;
+  }
+  if (fchdir(g_empty_dir) != 0 || chroot(".") != 0) {
+    log_syscall_failure("lockdown", "chroot(empty directory)", errno);
+    _exit(71);
+  }
+}
+
 void set_limit(int resource, rlim_t value, const char* name) {
   rlimit rl{value, value};
   if (setrlimit(resource, &rl) != 0) {
@@ -118,6 +163,7 @@ int zygote_main(int ctl_fd) {
   setenv("TZ", "UTC0", 1);
   tzset();
   init_crypto_before_lockdown();
+  make_empty_dir();
 
   // Build the runtime image once; children inherit it.
   std::unique_ptr<WorkerHeap> image;
@@ -219,6 +265,7 @@ int zygote_main(int ctl_fd) {
     }
     close(bell);
   }
+  enter_empty_root();
   if (syscall(SYS_close_range, 4u, ~0u, 0u) != 0) {
     log_syscall_failure("lockdown", "close_range(4, ~0)", errno);
     _exit(71);

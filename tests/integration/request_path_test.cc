@@ -143,6 +143,13 @@ TEST_F(RequestPath, ChildrenAreSeparateLockedProcessesWithTitles) {
   for (pid_t p : {dispatcher[0], sandbox_a[0], sandbox_b[0]}) {
     EXPECT_EQ(proc_status_field(p, "Seccomp"), "2") << proc_cmdline(p);
     EXPECT_EQ(proc_status_field(p, "NoNewPrivs"), "1") << proc_cmdline(p);
+    // Its root is an empty directory that no longer exists (user
+    // namespaces are allowed here; wfpd(8) says what happens where not).
+    char root[256] = {0};
+    ssize_t n = readlink(("/proc/" + std::to_string(p) + "/root").c_str(), root, sizeof root - 1);
+    std::string r(root, n > 0 ? (size_t)n : 0);
+    EXPECT_NE(r.find("wfp-empty-"), std::string::npos) << proc_cmdline(p) << " has root " << r;
+    EXPECT_NE(r.find("(deleted)"), std::string::npos) << proc_cmdline(p) << " has root " << r;
   }
   // Started as root, nothing but the supervisor's start-up runs as root.
   if (geteuid() == 0) {
