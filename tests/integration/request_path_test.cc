@@ -243,3 +243,32 @@ TEST_F(RequestPath, AServiceWorkerThatMentionsExportsStillRunsAsOne) {
 
 }  // namespace
 }  // namespace wfp::test
+
+namespace wfp::test {
+namespace {
+
+// If the supervisor dies, every child notices and exits (PR_SET_PDEATHSIG
+// along the chain supervisor → zygote → children): no orphan keeps a
+// tenant's code running.
+TEST(SupervisorDeath, EveryChildExitsWhenTheSupervisorIsKilled) {
+  Wfpd d;
+  expect_ok(d.ctl({"namespace", "create", "apps"}), &d);
+  expect_ok(d.ctl({"script", "deploy", "apps", "a", d.write_file("a.js",
+                   "addEventListener('fetch', function (e) { e.respondWith(new Response('a')); });")}), &d);
+  expect_ok(d.ctl({"worker", "deploy", "front", d.write_file("front.js",
+                   "module.exports = { fetch: function (r, env) { return env.NS.get('a').fetch(r); } };"),
+                   "--dispatch-namespace", "NS=apps"}), &d);
+  expect_ok(d.ctl({"route", "add", "*/*", "front"}), &d);
+  ASSERT_EQ(d.get("x.example").body, "a");
+  std::vector<pid_t> children = d.processes("wfpd: ");
+  ASSERT_GE(children.size(), 4u);  // zygote, dispatcher, compilers, sandboxes
+  kill(d.pid(), SIGKILL);
+  EXPECT_TRUE(eventually([&] {
+    for (pid_t p : children)
+      if (kill(p, 0) == 0 && proc_status_field(p, "State").rfind("Z", 0) != 0) return false;
+    return true;
+  })) << "a child outlived the supervisor";
+}
+
+}  // namespace
+}  // namespace wfp::test
