@@ -122,6 +122,8 @@ const std::vector<KeyBinding>& table() {
       str_key("log_level", &Config::log_level, "info", true,
               "least severe log level written: debug, info, warn or error",
               "debug|info|warn|error"),
+      opt_str_key("metrics_listen", &Config::metrics_listen, "", false,
+                  "ADDR:PORT serving Prometheus metrics at /metrics; empty = none"),
   };
   return t;
 }
@@ -477,6 +479,8 @@ bool check_config(const Config& c, std::vector<std::string>& errors) {
     errors.push_back("admin_socket: \"" + shown(c.admin_socket) + "\" is longer than " +
                      std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) +
                      " bytes, the limit of a Unix socket path");
+  if (!c.metrics_listen.empty() && !check_listen_address(c.metrics_listen, why))
+    errors.push_back("metrics_listen: " + why);
   if (c.pool_max_per_tenant > c.pool_max_total)
     errors.push_back("pool_max_per_tenant: " + std::to_string(c.pool_max_per_tenant) +
                      " is above pool_max_total " + std::to_string(c.pool_max_total));

@@ -39,6 +39,7 @@ struct Config {
   int64_t cache_max_entry_bytes;
   int64_t cache_tenant_quota_mb;
   std::string log_level;             // debug | info | warn | error
+  std::string metrics_listen;        // "ADDR:PORT" of /metrics, "" = none
 };
 
 // string: one value; optional_string: may be empty; network_list: CIDR

@@ -172,6 +172,7 @@ Daemon::~Daemon() {
   fetch_client_.reset();
   servers_.clear();
   admin_server_.reset();
+  metrics_server_.reset();
   for (auto& [id, call] : calls_)
     if (call->timer) event_free(call->timer);
   for (auto& [id, c] : children_)
@@ -816,6 +817,7 @@ void Daemon::send_request(Call* call, Child* target, uint64_t slot, const std::s
 
 void Daemon::on_public_request(std::shared_ptr<HttpExchange> ex) {
   const HttpRequest& req = ex->request();
+  requests_total_++;
   std::string request_id = random_hex(8);
   const RoutePattern* route = routes_.match(req.host, req.path);
   if (!route) {
@@ -1210,6 +1212,13 @@ int Daemon::run() {
     guarded("admin request", [&] { handle_admin_request(*this, ex); });
   });
   logf(LogLevel::info, "admin API on %s", config_.admin_socket.c_str());
+  if (metrics_listen_.fd >= 0) {
+    metrics_server_ = std::make_unique<HttpServer>(base_, metrics_listen_.fd, limits,
+                                                   [this](std::shared_ptr<HttpExchange> ex) {
+                                                     guarded("metrics request", [&] { metrics_request(ex); });
+                                                   });
+    logf(LogLevel::info, "metrics on http://%s/metrics", metrics_listen_.address.c_str());
+  }
 
   ensure_dispatchers();
   ensure_compilers();

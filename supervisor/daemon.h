@@ -48,6 +48,8 @@ class Daemon : public AdminBackend {
 
   // Runs until SIGTERM/SIGINT; returns the exit status.
   int run();
+  // Serves Prometheus metrics at /metrics on `l` (bound before the drop).
+  void set_metrics_listener(Listener l) { metrics_listen_ = l; }
 
   // AdminBackend
   Store& store() override { return *store_; }
@@ -145,6 +147,16 @@ class Daemon : public AdminBackend {
   event_base* base_ = nullptr;
   std::vector<std::unique_ptr<HttpServer>> servers_;
   std::unique_ptr<HttpServer> admin_server_;
+  // /metrics (daemon_cache.cc writes the text): counters kept as they happen.
+  Listener metrics_listen_;
+  std::unique_ptr<HttpServer> metrics_server_;
+  void metrics_request(const std::shared_ptr<HttpExchange>& ex);
+  uint64_t requests_total_ = 0;
+  struct CacheCounters {
+    uint64_t hits = 0, misses = 0, puts = 0, stored = 0, deletes = 0;
+  };
+  std::map<int64_t, CacheCounters> cache_counters_;  // by namespace id; 0 = platform workers
+  CacheCounters& cache_counters_of(const Child* c);
   std::unique_ptr<ZygoteClient> zygote_;
   RouteTable routes_;
   std::unordered_map<int64_t, std::vector<Binding>> worker_bindings_;  // by worker id

@@ -4,6 +4,8 @@
 // off the event loop. Whose cache it is comes from the channel: a sandbox's
 // tenant (its script, or its trusted namespace), or the platform's.
 #include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <ctime>
 #include <fstream>
 
@@ -83,13 +85,17 @@ void Daemon::on_cache_op(Child* c, Message& m) {
   bool get_like = method == "GET" || ignore_method;
   switch (op) {
     case 0: {  // match: never reaches an origin; a non-GET request misses
-      if (!get_like) return result(false);
+      if (!get_like) {
+        cache_counters_of(c).misses++;
+        return result(false);
+      }
       cache_store_->match(owner, cache, *key,
                           [this, child_of, child_id, sub, parent, method, request_headers, url](
-                              std::optional<CacheEntry> hit, std::string error) {
+                              std::optional<CacheEntry> hit, std::string /*error: logged by the store*/) {
                             Child* ch = child_of(child_id);
                             if (!ch) return;
-                            if (!error.empty()) logf(LogLevel::warn, "%s", error.c_str());
+                            auto& counters = cache_counters_of(ch);
+                            (hit ? counters.hits : counters.misses)++;
                             if (!hit) {
                               ch->ch->send(MsgType::cache_result, sub, WireWriter().u8(0).data());
                               return;
@@ -104,6 +110,7 @@ void Daemon::on_cache_op(Child* c, Message& m) {
     }
     case 1: {  // put
       int64_t now = cache_now();
+      cache_counters_of(c).puts++;
       cache::PutDecision d = cache::decide_put(method, status, response_headers, now);
       if (d.kind == cache::PutDecision::reject) return refuse(d.error);
       if (d.kind == cache::PutDecision::skip) return result(false);
@@ -113,23 +120,95 @@ void Daemon::on_cache_op(Child* c, Message& m) {
       e.body = std::move(body);
       e.stored_at = now;
       e.expires_at = now + d.ttl_seconds;
-      cache_store_->put(owner, cache, *key, std::move(e), [child_of, child_id, sub](bool stored, std::string error) {
+      cache_store_->put(owner, cache, *key, std::move(e), [this, child_of, child_id, sub](bool stored, std::string) {
         Child* ch = child_of(child_id);
-        if (!error.empty()) logf(LogLevel::warn, "%s", error.c_str());
+        if (ch && stored) cache_counters_of(ch).stored++;
         if (ch) ch->ch->send(MsgType::cache_result, sub, WireWriter().u8(stored ? 1 : 0).data());
       });
       return;
     }
     default: {  // delete
       if (!get_like) return result(false);
-      cache_store_->remove(owner, cache, *key, [child_of, child_id, sub](bool deleted, std::string error) {
+      cache_store_->remove(owner, cache, *key, [this, child_of, child_id, sub](bool deleted, std::string) {
         Child* ch = child_of(child_id);
-        if (!error.empty()) logf(LogLevel::warn, "%s", error.c_str());
+        if (ch && deleted) cache_counters_of(ch).deletes++;
         if (ch) ch->ch->send(MsgType::cache_result, sub, WireWriter().u8(deleted ? 1 : 0).data());
       });
       return;
     }
   }
+}
+
+// The namespace a child's cache figures count for: its tenant's, or 0
+// for platform workers.
+Daemon::CacheCounters& Daemon::cache_counters_of(const Child* c) {
+  int64_t ns = 0;
+  if (c->role == Role::sandbox) ns = strtoll(c->tenant.c_str(), nullptr, 10);
+  return cache_counters_[ns];
+}
+
+namespace {
+std::string label_value(const std::string& v) {
+  std::string out;
+  for (char ch : v) {
+    if (ch == '\\' || ch == '"') out += '\\';
+    if (ch == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += ch;
+  }
+  return out;
+}
+}  // namespace
+
+// GET /metrics: Prometheus text format, aggregated per namespace (per
+// script figures are in wfpctl).
+void Daemon::metrics_request(const std::shared_ptr<HttpExchange>& ex) {
+  const HttpRequest& req = ex->request();
+  HttpResponse r;
+  if (req.path != "/metrics" || (req.method != "GET" && req.method != "HEAD")) {
+    r.status = 404;
+    r.headers.push_back({"Content-Type", "text/plain; charset=utf-8"});
+    r.body = "only GET /metrics is served here\n";
+    return ex->respond(std::move(r));
+  }
+  std::string out;
+  auto metric = [&](const char* name, const char* type, const char* help) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  };
+  metric("wfp_requests_total", "counter", "Requests received on the public listeners.");
+  out += "wfp_requests_total " + std::to_string(requests_total_) + "\n";
+  metric("wfp_children", "gauge", "Live locked children, by role.");
+  std::map<std::string, int> roles;
+  for (auto& [id, c] : children_)
+    if (!c->dead) roles[role_name(c->role)]++;
+  for (auto& [role, n] : roles) out += "wfp_children{role=\"" + role + "\"} " + std::to_string(n) + "\n";
+  std::map<int64_t, std::string> names;
+  for (auto& [ns, counters] : cache_counters_) {
+    if (ns == 0) {
+      names[ns] = "";
+    } else {
+      auto n = store_->get_namespace_by_id(ns);
+      names[ns] = n ? n->name : std::to_string(ns);
+    }
+  }
+  auto per_ns = [&](const char* name, const char* help, uint64_t CacheCounters::*field) {
+    metric(name, "counter", help);
+    for (auto& [ns, counters] : cache_counters_) {
+      std::string label = ns == 0 ? "platform=\"true\"" : "namespace=\"" + label_value(names[ns]) + "\"";
+      out += std::string(name) + "{" + label + "} " + std::to_string(counters.*field) + "\n";
+    }
+  };
+  per_ns("wfp_cache_hits_total", "Cache API matches answered from the cache.", &CacheCounters::hits);
+  per_ns("wfp_cache_misses_total", "Cache API matches that found nothing.", &CacheCounters::misses);
+  per_ns("wfp_cache_puts_total", "Cache API puts, stored or not.", &CacheCounters::puts);
+  per_ns("wfp_cache_stored_total", "Cache API puts that stored an entry.", &CacheCounters::stored);
+  per_ns("wfp_cache_deletes_total", "Cache API deletes that removed an entry.", &CacheCounters::deletes);
+  r.status = 200;
+  r.headers.push_back({"Content-Type", "text/plain; version=0.0.4; charset=utf-8"});
+  r.body = req.method == "HEAD" ? "" : std::move(out);
+  ex->respond(std::move(r));
 }
 
 void Daemon::cache_purge(const std::string& owner, const std::string& url,
@@ -156,9 +235,7 @@ void Daemon::cache_stats(const std::string& owner, std::function<void(CacheStats
 // A deleted script takes its cache along; a deleted namespace takes its
 // shared cache and every script's (their files are named by owner key).
 void Daemon::caches_dropped(int64_t namespace_id, int64_t script_id) {
-  auto log_done = [](int64_t, std::string error) {
-    if (!error.empty()) logf(LogLevel::warn, "%s", error.c_str());
-  };
+  auto log_done = [](int64_t, std::string) {};  // the store logs its errors itself
   if (script_id) {
     cache_store_->purge(cache_owner(namespace_id, false, script_id), "", log_done);
     return;

@@ -169,6 +169,12 @@ int main(int argc, char** argv) {
     if (fd < 0) fatal("listen " + addr + ": " + error);
     listeners.push_back({fd, bound});
   }
+  wfp::Listener metrics;
+  if (!config.metrics_listen.empty()) {
+    std::string error;
+    metrics.fd = wfp::http_listen_tcp(config.metrics_listen, metrics.address, error);
+    if (metrics.fd < 0) fatal("metrics_listen " + config.metrics_listen + ": " + error);
+  }
   std::string admin_dir = parent_dir(config.admin_socket);
   if (!mkdir_p(admin_dir, 0755))
     fatal("admin_socket directory " + admin_dir + ": mkdir failed: " + strerror(errno));
@@ -198,6 +204,7 @@ int main(int argc, char** argv) {
   }
   try {
     wfp::Daemon daemon(config, std::move(listeners), admin_fd, std::move(store));
+    if (metrics.fd >= 0) daemon.set_metrics_listener(metrics);
     return daemon.run();
   } catch (const std::exception& e) {
     fatal(e.what());

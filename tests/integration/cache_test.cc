@@ -3,7 +3,13 @@
 // sleeping): put → match, every rejection and silent skip, freshness rules,
 // conditional and ranged answers, delete, quota eviction, purges, and the
 // isolation between tenants and caches.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include <filesystem>
 #include <fstream>
@@ -82,7 +88,8 @@ class Cache : public ::testing::Test {
  protected:
   static Wfpd* d;
   static void SetUpTestSuite() {
-    d = new Wfpd("cache_tenant_quota_mb = 1\ncache_max_entry_bytes = 600000\n", "wfpd-test");
+    d = new Wfpd("cache_tenant_quota_mb = 1\ncache_max_entry_bytes = 600000\nmetrics_listen = 127.0.0.1:0\n",
+                 "wfpd-test");
     expect_ok(d->ctl({"namespace", "create", "apps"}), d);
     expect_ok(d->ctl({"namespace", "create", "shared", "--trusted"}), d);
     std::string file = d->write_file("cacher.mjs", kCacher);
@@ -303,6 +310,48 @@ TEST_F(Cache, DeletingAScriptDeletesItsCache) {
   EXPECT_TRUE(eventually([&] { return !std::filesystem::exists(file); })) << file;
   expect_ok(d->ctl({"script", "deploy", "apps", "temp", d->write_file("temp.mjs", kCacher)}), d);
   EXPECT_FALSE(hit("temp.apps", "https://gone.example/"));
+}
+
+// GET http://ADDR/metrics on the metrics listener the daemon logged.
+std::string scrape(const Wfpd& d) {
+  std::string log = d.log();
+  size_t at = log.find("metrics on http://127.0.0.1:");
+  if (at == std::string::npos) return "";
+  int port = atoi(log.c_str() + at + strlen("metrics on http://127.0.0.1:"));
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, (sockaddr*)&a, sizeof a) != 0) {
+    close(fd);
+    return "";
+  }
+  std::string req = "GET /metrics HTTP/1.1\r\nHost: m\r\nConnection: close\r\n\r\n";
+  (void)!write(fd, req.data(), req.size());
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, n);
+  close(fd);
+  return out;
+}
+
+TEST_F(Cache, MetricsCountCacheUseByNamespace) {
+  op("one.shared", "put", "https://m.example/", {{"cache", "m"}});
+  EXPECT_TRUE(hit("one.shared", "https://m.example/", {{"cache", "m"}}));
+  EXPECT_FALSE(hit("one.shared", "https://m.example/none", {{"cache", "m"}}));
+  std::string m = scrape(*d);
+  ASSERT_NE(m.find("200 OK"), std::string::npos) << m << d->log();
+  EXPECT_NE(m.find("# TYPE wfp_cache_hits_total counter"), std::string::npos) << m;
+  // Counts for the trusted namespace "shared", at least this test's.
+  auto value = [&](const std::string& series) {
+    size_t at = m.find(series + " ");
+    return at == std::string::npos ? -1 : atoll(m.c_str() + at + series.size() + 1);
+  };
+  EXPECT_GE(value("wfp_cache_hits_total{namespace=\"shared\"}"), 1) << m;
+  EXPECT_GE(value("wfp_cache_misses_total{namespace=\"shared\"}"), 1) << m;
+  EXPECT_GE(value("wfp_cache_stored_total{namespace=\"shared\"}"), 1) << m;
+  EXPECT_GE(value("wfp_cache_hits_total{namespace=\"apps\"}"), 1) << m;
 }
 
 }  // namespace

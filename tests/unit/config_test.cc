@@ -81,7 +81,7 @@ TEST(Config, TheTableDeclaresEveryKeyOnceWithSaneBounds) {
       EXPECT_LE(d, k.max) << k.name;
     }
   }
-  EXPECT_EQ(names.size(), 28u);
+  EXPECT_EQ(names.size(), 29u);
   for (const char* must : {"listen",
                            "admin_socket",
                            "data_dir",
@@ -109,7 +109,8 @@ TEST(Config, TheTableDeclaresEveryKeyOnceWithSaneBounds) {
                            "fetch_timeout_ms",
                            "cache_max_entry_bytes",
                            "cache_tenant_quota_mb",
-                           "log_level"})
+                           "log_level",
+                           "metrics_listen"})
     EXPECT_TRUE(names.count(must)) << must;
 }
 
