@@ -9,7 +9,7 @@ BUILD    := build
 PREFIX   ?= /usr/local
 DEPS_PKGS := duktape-dev libevent-dev libseccomp-dev libsqlite3-dev libboost-dev \
              googletest libgtest-dev libhttp-parser-dev nlohmann-json3-dev libbsd-dev \
-             libsystemd-dev libidn2-dev libssl-dev mandoc pkg-config g++ make curl procps
+             libsystemd-dev libidn2-dev libssl-dev mandoc pkg-config g++ make curl procps wrk
 
 # Sources: every .cc of a directory belongs to its role; the mains are split out.
 IPC_SRCS     := $(wildcard ipc/*.cc)
@@ -137,6 +137,7 @@ $(BUILD)/api_bench: $(CORE_OBJS) $(BUILD)/tools/api_bench.o
 bench: deps all $(BUILD)/api_bench
 	@$(BUILD)/api_bench --json $(BUILD)/bench-api.json
 	@tools/bench-deploy $(BUILD)
+	@tools/bench-cache $(BUILD)
 
 # --- the two commands -------------------------------------------------------
 test: deps all $(BUILD)/unit_tests $(BUILD)/integration_tests $(BUILD)/wfpd-test $(BUILD)/security_tests

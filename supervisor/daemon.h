@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <list>
 #include <map>
 #include <memory>
 #include <string>
@@ -157,6 +158,27 @@ class Daemon : public AdminBackend {
   };
   std::map<int64_t, CacheCounters> cache_counters_;  // by namespace id; 0 = platform workers
   CacheCounters& cache_counters_of(const Child* c);
+  // Hot entries: small fresh entries matched recently, kept in memory so a
+  // hit needs no thread hop or file read. Dropped on any put, delete or
+  // purge of their owner's cache (a put may evict others), never served
+  // stale. At most kHotBytes in all, entries of at most 64 KiB.
+  struct HotEntry {
+    int status = 200;
+    HeaderList headers;
+    std::shared_ptr<const std::string> body;
+    int64_t expires_at = 0;
+    size_t bytes = 0;
+    std::list<std::string>::iterator lru;
+  };
+  std::unordered_map<std::string, HotEntry> hot_;  // owner \0 cache \0 key
+  std::unordered_map<std::string, std::vector<std::string>> hot_by_owner_;
+  std::list<std::string> hot_lru_;  // front: most recently used
+  size_t hot_bytes_ = 0;
+  std::unordered_map<std::string, uint64_t> hot_hits_;  // by owner, for cache_stats
+  void hot_put(const std::string& owner, const std::string& id, int status, const HeaderList& headers,
+               std::shared_ptr<const std::string> body, int64_t expires_at);
+  void hot_drop(const std::string& id);
+  void hot_drop_owner(const std::string& owner);
   std::unique_ptr<ZygoteClient> zygote_;
   RouteTable routes_;
   std::unordered_map<int64_t, std::vector<Binding>> worker_bindings_;  // by worker id

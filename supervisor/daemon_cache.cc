@@ -32,6 +32,39 @@ int64_t Daemon::cache_now() const {
   return now;
 }
 
+namespace {
+constexpr size_t kHotBytes = 32 << 20;
+constexpr size_t kHotEntryMax = 64 << 10;
+}  // namespace
+
+void Daemon::hot_put(const std::string& owner, const std::string& id, int status, const HeaderList& headers,
+                     std::shared_ptr<const std::string> body, int64_t expires_at) {
+  size_t bytes = id.size() + body->size() + 64;
+  for (auto& [k, v] : headers) bytes += k.size() + v.size() + 16;
+  if (bytes > kHotEntryMax) return;
+  hot_drop(id);
+  while (hot_bytes_ + bytes > kHotBytes && !hot_lru_.empty()) hot_drop(hot_lru_.back());
+  hot_lru_.push_front(id);
+  hot_[id] = HotEntry{status, headers, std::move(body), expires_at, bytes, hot_lru_.begin()};
+  hot_by_owner_[owner].push_back(id);
+  hot_bytes_ += bytes;
+}
+
+void Daemon::hot_drop(const std::string& id) {
+  auto it = hot_.find(id);
+  if (it == hot_.end()) return;
+  hot_bytes_ -= it->second.bytes;
+  hot_lru_.erase(it->second.lru);
+  hot_.erase(it);  // its owner's index keeps the id until the owner is dropped: harmless
+}
+
+void Daemon::hot_drop_owner(const std::string& owner) {
+  auto it = hot_by_owner_.find(owner);
+  if (it == hot_by_owner_.end()) return;
+  for (const std::string& id : it->second) hot_drop(id);
+  hot_by_owner_.erase(it);
+}
+
 void Daemon::on_cache_op(Child* c, Message& m) {
   WireReader r(m.payload);
   uint64_t parent = r.u64();
@@ -83,14 +116,28 @@ void Daemon::on_cache_op(Child* c, Message& m) {
     return it == children_.end() || it->second->dead ? nullptr : it->second.get();
   };
   bool get_like = method == "GET" || ignore_method;
+  std::string id = owner + '\0' + cache + '\0' + *key;
   switch (op) {
     case 0: {  // match: never reaches an origin; a non-GET request misses
       if (!get_like) {
         cache_counters_of(c).misses++;
         return result(false);
       }
+      if (auto h = hot_.find(id); h != hot_.end()) {
+        if (cache_now() < h->second.expires_at) {
+          hot_lru_.splice(hot_lru_.begin(), hot_lru_, h->second.lru);
+          cache_counters_of(c).hits++;
+          hot_hits_[owner]++;
+          cache::Entry e{h->second.status, h->second.headers, *h->second.body};
+          cache::MatchAnswer a = cache::answer_match(method, request_headers, e);
+          auto body = std::make_shared<const std::string>(std::move(a.body));
+          c->ch->send(MsgType::subresponse, sub, sub_answer(c->id, parent, a.status, "", a.headers, body, url, false));
+          return;
+        }
+        hot_drop(id);
+      }
       cache_store_->match(owner, cache, *key,
-                          [this, child_of, child_id, sub, parent, method, request_headers, url](
+                          [this, child_of, child_id, sub, parent, method, request_headers, url, owner, id](
                               std::optional<CacheEntry> hit, std::string /*error: logged by the store*/) {
                             Child* ch = child_of(child_id);
                             if (!ch) return;
@@ -100,6 +147,8 @@ void Daemon::on_cache_op(Child* c, Message& m) {
                               ch->ch->send(MsgType::cache_result, sub, WireWriter().u8(0).data());
                               return;
                             }
+                            hot_put(owner, id, hit->status, hit->headers,
+                                    std::make_shared<const std::string>(hit->body), hit->expires_at);
                             cache::Entry e{hit->status, std::move(hit->headers), std::move(hit->body)};
                             cache::MatchAnswer a = cache::answer_match(method, request_headers, e);
                             auto body = std::make_shared<const std::string>(std::move(a.body));
@@ -111,6 +160,7 @@ void Daemon::on_cache_op(Child* c, Message& m) {
     case 1: {  // put
       int64_t now = cache_now();
       cache_counters_of(c).puts++;
+      hot_drop_owner(owner);  // the put replaces this key and may evict others
       cache::PutDecision d = cache::decide_put(method, status, response_headers, now);
       if (d.kind == cache::PutDecision::reject) return refuse(d.error);
       if (d.kind == cache::PutDecision::skip) return result(false);
@@ -129,6 +179,7 @@ void Daemon::on_cache_op(Child* c, Message& m) {
     }
     default: {  // delete
       if (!get_like) return result(false);
+      hot_drop(id);
       cache_store_->remove(owner, cache, *key, [this, child_of, child_id, sub](bool deleted, std::string) {
         Child* ch = child_of(child_id);
         if (ch && deleted) cache_counters_of(ch).deletes++;
@@ -225,25 +276,32 @@ void Daemon::cache_purge(const std::string& owner, const std::string& url,
     }
     key = *k;
   }
+  hot_drop_owner(owner);
   cache_store_->purge(owner, key, std::move(done));
 }
 
 void Daemon::cache_stats(const std::string& owner, std::function<void(CacheStats, std::string error)> done) {
-  cache_store_->stats(owner, std::move(done));
+  // Hits answered from memory never reached the store: add them.
+  cache_store_->stats(owner, [this, owner, done = std::move(done)](CacheStats st, std::string error) {
+    if (auto h = hot_hits_.find(owner); h != hot_hits_.end()) st.hits += (int64_t)h->second;
+    done(st, std::move(error));
+  });
 }
 
 // A deleted script takes its cache along; a deleted namespace takes its
 // shared cache and every script's (their files are named by owner key).
 void Daemon::caches_dropped(int64_t namespace_id, int64_t script_id) {
   auto log_done = [](int64_t, std::string) {};  // the store logs its errors itself
-  if (script_id) {
-    cache_store_->purge(cache_owner(namespace_id, false, script_id), "", log_done);
-    return;
-  }
-  cache_store_->purge(cache_owner(namespace_id, true, 0), "", log_done);
+  auto drop = [&](const std::string& owner) {
+    hot_drop_owner(owner);
+    hot_hits_.erase(owner);
+    cache_store_->purge(owner, "", log_done);
+  };
+  if (script_id) return drop(cache_owner(namespace_id, false, script_id));
+  drop(cache_owner(namespace_id, true, 0));
   std::string prefix = cache_owner(namespace_id, true, 0) + "-s";
   for (const std::string& owner : cache_store_->owners())
-    if (owner.compare(0, prefix.size(), prefix) == 0) cache_store_->purge(owner, "", log_done);
+    if (owner.compare(0, prefix.size(), prefix) == 0) drop(owner);
 }
 
 }  // namespace wfp
