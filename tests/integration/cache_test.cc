@@ -294,6 +294,26 @@ TEST_F(Cache, PurgeRemovesOneUrlOrTheWholeTenantAndStatsCountHits) {
   EXPECT_EQ(missing.status, 1) << missing.out << missing.err;
 }
 
+TEST_F(Cache, EachCacheCallCountsAsASubrequest) {
+  const char* counted = R"JS(
+export default {
+  async fetch() {
+    const cache = await caches.open("c");
+    let done = 0;
+    try {
+      for (;;) { await cache.match("https://count.example/" + done); done++; }
+    } catch (e) {
+      return new Response(`after ${done}: ${e.message}`);
+    }
+  },
+};
+)JS";
+  expect_ok(d->ctl({"script", "deploy", "apps", "counted", d->write_file("counted.mjs", counted), "--subrequests", "3"}),
+            d);
+  HttpResult r = d->get("counted.apps.example");
+  EXPECT_EQ(r.body, "after 3: Too many subrequests.") << r.body << d->log();
+}
+
 TEST_F(Cache, DeletingAScriptDeletesItsCache) {
   expect_ok(d->ctl({"script", "deploy", "apps", "temp", d->write_file("temp.mjs", kCacher)}), d);
   op("temp.apps", "put", "https://gone.example/");
