@@ -69,21 +69,6 @@ export default {
 };
 )JS";
 
-std::string encode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += (char)c;
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 class Cache : public ::testing::Test {
  protected:
   static Wfpd* d;
@@ -111,8 +96,8 @@ class Cache : public ::testing::Test {
   // op on tenant `host` ("alice.apps"), with more query parameters.
   static json op(const std::string& host, const std::string& what, const std::string& key,
                  const std::vector<std::pair<std::string, std::string>>& params = {}) {
-    std::string path = "/?op=" + what + "&key=" + encode(key);
-    for (auto& [k, v] : params) path += "&" + k + "=" + encode(v);
+    std::string path = "/?op=" + what + "&key=" + url_encode(key);
+    for (auto& [k, v] : params) path += "&" + k + "=" + url_encode(v);
     HttpResult r = d->get(host + ".example", path);
     json j = json::parse(r.body, nullptr, false);
     if (r.status != 200 || j.is_discarded()) {
@@ -338,22 +323,8 @@ std::string scrape(const Wfpd& d) {
   size_t at = log.find("metrics on http://127.0.0.1:");
   if (at == std::string::npos) return "";
   int port = atoi(log.c_str() + at + strlen("metrics on http://127.0.0.1:"));
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, (sockaddr*)&a, sizeof a) != 0) {
-    close(fd);
-    return "";
-  }
-  std::string req = "GET /metrics HTTP/1.1\r\nHost: m\r\nConnection: close\r\n\r\n";
-  (void)!write(fd, req.data(), req.size());
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, n);
-  close(fd);
-  return out;
+  HttpResult r = raw_http(port, "GET /metrics HTTP/1.1\r\nHost: m\r\nConnection: close\r\n\r\n", 5000, true);
+  return r.head + "\r\n\r\n" + r.body;
 }
 
 TEST_F(Cache, MetricsCountCacheUseByNamespace) {

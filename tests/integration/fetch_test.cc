@@ -58,25 +58,10 @@ export default {
 };
 )JS";
 
-std::string encode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += (char)c;
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 // GET through the dispatcher to the probe at `host`, fetching `url`.
 HttpResult probe_raw(const Wfpd& d, const std::string& host, const std::string& url,
                      const std::string& extra = "") {
-  return d.raw("GET /?url=" + encode(url) + extra + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n", 15000);
+  return d.raw("GET /?url=" + url_encode(url) + extra + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n", 15000);
 }
 
 json probe(const Wfpd& d, const std::string& host, const std::string& url, const std::string& extra = "") {
@@ -224,7 +209,7 @@ TEST_F(Fetch, GetsAndPostsWithHeadersBothWays) {
 
 TEST_F(Fetch, FollowsRedirectsOrNotAsAsked) {
   std::string target = plain->url("/echo");
-  std::string redirect = plain->url("/redirect/302?to=" + encode(target));
+  std::string redirect = plain->url("/redirect/302?to=" + url_encode(target));
   json f = probe(*d, "probe.apps.example", redirect);
   EXPECT_EQ(f.value("status", 0), 200) << f.dump();
   EXPECT_EQ(f.value("redirected", false), true);
@@ -316,7 +301,7 @@ TEST_F(Fetch, OneSandboxServesManyRequestsWhileTheyWait) {
 }
 
 TEST_F(Fetch, CountsFetchesAsSubrequests) {
-  HttpResult r = d->raw("GET /?url=" + encode(plain->url("/echo")) +
+  HttpResult r = d->raw("GET /?url=" + url_encode(plain->url("/echo")) +
                         " HTTP/1.1\r\nHost: limited.apps.example\r\n\r\n");
   EXPECT_EQ(r.status, 200) << r.body << d->log();
   EXPECT_EQ(r.body, "after 3: Too many subrequests.");
@@ -406,7 +391,7 @@ TEST(FetchAllowList, AllowsOneAddressAndChecksEveryRedirect) {
   std::string port = std::to_string(origin.port());
   for (std::string to : {"http://127.0.0.2:" + port + "/echo", "http://[::1]:" + port + "/echo",
                          std::string("http://169.254.169.254/")}) {
-    json j = probe(d, "probe.apps.example", origin.url("/redirect/302?to=" + encode(to)));
+    json j = probe(d, "probe.apps.example", origin.url("/redirect/302?to=" + url_encode(to)));
     EXPECT_NE(error_of(j).find("may not reach"), std::string::npos) << to << ": " << j.dump();
   }
 }

@@ -232,11 +232,30 @@ std::string Wfpd::write_file(const std::string& name, const std::string& source)
 }
 
 HttpResult Wfpd::raw(const std::string& bytes, int timeout_ms, bool until_close) const {
+  return raw_http(port_, bytes, timeout_ms, until_close);
+}
+
+std::string url_encode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += (char)c;
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+HttpResult raw_http(int port, const std::string& bytes, int timeout_ms, bool until_close) {
   HttpResult r;
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_port = htons(port_);
+  a.sin_port = htons(port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, (sockaddr*)&a, sizeof a) != 0) {
     close(fd);

@@ -63,6 +63,11 @@ class Wfpd {
 
 std::string bin(const std::string& name);  // $WFP_BUILD_DIR/name
 
+// Sends raw bytes to 127.0.0.1:port and reads one response (see Wfpd::raw).
+HttpResult raw_http(int port, const std::string& bytes, int timeout_ms = 5000, bool until_close = false);
+// Percent-encodes all but unreserved characters, for query strings.
+std::string url_encode(const std::string& s);
+
 // For a test suite's set-up: a wfpctl step that must succeed, reported
 // with its output (and the daemon's log when given) if it does not.
 void expect_ok(const CmdResult& r, const Wfpd* d = nullptr);
