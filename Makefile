@@ -4,7 +4,7 @@ CXX      ?= g++
 CXXFLAGS ?= -O2 -g
 WFP_VERSION := 0.1.0
 CXXFLAGS += -DWFP_VERSION='"$(WFP_VERSION)"' -std=c++20 -Wall -Wextra -Werror=return-type -pthread -I. -Ibuild/duk
-LDLIBS   := -levent_core -levent_extra -lseccomp -lsqlite3 -levent_openssl -lhttp_parser -lbsd -lidn2 -lssl -lcrypto -lrt -pthread
+LDLIBS   := -levent_core -levent_extra -lseccomp -lsqlite3 -levent_openssl -lhttp_parser -lbsd -lidn2 -lssl -lcrypto -lsystemd -lrt -pthread
 BUILD    := build
 PREFIX   ?= /usr/local
 DEPS_PKGS := duktape-dev libevent-dev libseccomp-dev libsqlite3-dev libboost-dev \

@@ -6,6 +6,7 @@
 
 #include <event2/event.h>
 #include <poll.h>
+#include <systemd/sd-daemon.h>
 #include <signal.h>
 #include <sys/random.h>
 #include <sys/wait.h>
@@ -182,6 +183,7 @@ Daemon::~Daemon() {
   for (event* e : signal_events_) event_free(e);
   if (tick_) event_free(tick_);
   if (watchdog_) event_free(watchdog_);
+  if (drain_) event_free(drain_);
   if (base_) event_base_free(base_);
 }
 
@@ -1176,6 +1178,50 @@ void Daemon::on_call_timeout(int, short, void* arg) {
   guarded("reap", [&] { d->reap(); });
 }
 
+// SIGTERM (or SIGINT): stop accepting, let the requests in flight finish,
+// then leave the loop. The drain is bounded by the wall-clock limit (at
+// most 30 s); a second signal leaves at once.
+void Daemon::begin_stop(const char* signal_name) {
+  if (stopping_) {
+    logf(LogLevel::warn, "%s again: stopping now", signal_name);
+    event_base_loopexit(base_, nullptr);
+    return;
+  }
+  stopping_ = true;
+  sd_notify(0, "STOPPING=1");
+  for (auto& s : servers_) s->stop_accepting();
+  if (admin_server_) admin_server_->stop_accepting();
+  if (metrics_server_) metrics_server_->stop_accepting();
+  size_t inflight = 0;
+  for (auto& [id, call] : calls_)
+    if (call->client) inflight++;
+  logf(LogLevel::info, "%s: stopping; %zu request%s in flight", signal_name, inflight, inflight == 1 ? "" : "s");
+  drain_until_ = Clock::now() + std::chrono::milliseconds(std::min<int64_t>(config_.wall_ms + 1000, 30000));
+  drain_ = event_new(base_, -1, EV_PERSIST, [](int, short, void* arg) {
+    auto* d = (Daemon*)arg;
+    guarded("drain", [&] { d->drain_step(); });
+  }, this);
+  timeval step{0, 20000};
+  event_add(drain_, &step);
+  drain_step();
+}
+
+void Daemon::drain_step() {
+  size_t inflight = 0;
+  for (auto& [id, call] : calls_)
+    if (call->client) inflight++;
+  size_t open = 0;
+  for (auto& s : servers_) open += s->connection_count();
+  if (inflight == 0 && open == 0) {
+    logf(LogLevel::info, "drained: every request answered");
+    event_base_loopexit(base_, nullptr);
+  } else if (Clock::now() >= drain_until_) {
+    logf(LogLevel::warn, "stopping with %zu request%s unanswered after the drain limit", inflight,
+         inflight == 1 ? "" : "s");
+    event_base_loopexit(base_, nullptr);
+  }
+}
+
 // --- the loop ---------------------------------------------------------------
 
 int Daemon::run() {
@@ -1234,9 +1280,7 @@ int Daemon::run() {
   for (int sig : {SIGTERM, SIGINT}) {
     event* e = evsignal_new(base_, sig, [](int s, short, void* arg) {
       auto* d = (Daemon*)arg;
-      logf(LogLevel::info, "%s: stopping", sigabbrev_np(s));
-      d->stopping_ = true;
-      event_base_loopexit(d->base_, nullptr);
+      guarded("stop", [&] { d->begin_stop(sigabbrev_np(s)); });
     }, this);
     event_add(e, nullptr);
     signal_events_.push_back(e);
@@ -1254,8 +1298,11 @@ int Daemon::run() {
   timeval tenth{0, 100000};
   event_add(watchdog_, &tenth);
 
+  sd_notify(0, "READY=1");
   event_base_dispatch(base_);
   for (auto& s : servers_) s->stop_accepting();
+  if (drain_) event_free(drain_);
+  drain_ = nullptr;
   logf(LogLevel::info, "stopped");
   // Losing the zygote is a failure: exit non-zero so systemd restarts us.
   return zygote_ && zygote_->alive() ? 0 : 1;

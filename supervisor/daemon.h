@@ -89,6 +89,10 @@ class Daemon : public AdminBackend {
   void ensure_compilers();
   void on_tick();
   void watchdog();
+  void begin_stop(const char* signal_name);
+  void drain_step();
+  event* drain_ = nullptr;
+  Clock::time_point drain_until_{};
   void tenant_died(const std::string& key, const std::string& label);
   bool tenant_throttled(const std::string& key);
   void tenant_served(const std::string& key, const std::string& label);

@@ -2,6 +2,10 @@
 // dispatcher and sandboxes, configured with the real wfpctl and reached
 // with real HTTP. One daemon is shared by the tests of this file.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <thread>
 #include <cerrno>
 #include <signal.h>
 #include <unistd.h>
@@ -268,6 +272,35 @@ TEST(SupervisorDeath, EveryChildExitsWhenTheSupervisorIsKilled) {
       if (kill(p, 0) == 0 && proc_status_field(p, "State").rfind("Z", 0) != 0) return false;
     return true;
   })) << "a child outlived the supervisor";
+}
+
+
+// SIGTERM: no new work, the requests in flight are answered, then wfpd
+// exits 0 (systemd's stop, and DESIGN's drain).
+TEST(Shutdown, SigtermAnswersTheRequestsInFlightThenExits) {
+  Wfpd d;
+  expect_ok(d.ctl({"namespace", "create", "apps"}), &d);
+  expect_ok(d.ctl({"script", "deploy", "apps", "slow", d.write_file("slow.mjs",
+                   "export default { async fetch() { await new Promise((r) => setTimeout(r, 1500));"
+                   " return new Response('finished'); } };")}), &d);
+  expect_ok(d.ctl({"worker", "deploy", "front", d.write_file("front.js",
+                   "module.exports = { fetch: function (r, env) { return env.NS.get('slow').fetch(r); } };"),
+                   "--dispatch-namespace", "NS=apps"}), &d);
+  expect_ok(d.ctl({"route", "add", "*/*", "front"}), &d);
+  ASSERT_EQ(d.get("x.example").body, "finished");
+  HttpResult slow;
+  std::thread t([&] { slow = d.get("x.example"); });
+  ASSERT_TRUE(eventually([&] { return d.log().find("stopping;") == std::string::npos &&
+                                      d.processes("wfpd: sandbox apps/slow").size() == 1; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the request is in flight
+  kill(d.pid(), SIGTERM);
+  t.join();
+  EXPECT_EQ(slow.status, 200) << slow.body << d.log();
+  EXPECT_EQ(slow.body, "finished");
+  int st = d.wait_exit(10000);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st << d.log();
+  EXPECT_NE(d.log().find("1 request in flight"), std::string::npos) << d.log();
+  EXPECT_NE(d.log().find("drained: every request answered"), std::string::npos) << d.log();
 }
 
 }  // namespace

@@ -217,6 +217,14 @@ void Wfpd::stop() {
   pid_ = -1;
 }
 
+int Wfpd::wait_exit(int ms) {
+  if (pid_ <= 0) return -1;
+  int st = 0;
+  if (!eventually([&] { return waitpid(pid_, &st, WNOHANG) == pid_; }, ms)) return -1;
+  pid_ = -1;
+  return st;
+}
+
 std::string Wfpd::log() const { return read_file(dir_ + "/wfpd.log"); }
 
 CmdResult Wfpd::ctl(const std::vector<std::string>& args, const std::string& input) const {

@@ -35,6 +35,8 @@ class Wfpd {
 
   void start();                 // (re)starts on the same data directory
   void stop();                  // SIGTERM and wait
+  // Waits up to `ms` for wfpd to exit by itself; its wait status, or -1.
+  int wait_exit(int ms);
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
   int port() const { return port_; }
