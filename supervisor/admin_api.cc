@@ -1355,6 +1355,22 @@ void dispatch(Call& c) {
     allow(c, {"GET"});
     return c.ok(ojson(c.b.status()));
   }
+  if (s.size() == 1 && s[0] == "backup") {
+    // GET /backup: a consistent copy of the store, as a SQLite file.
+    allow(c, {"GET"});
+    auto ex = c.ex;
+    c.b.backup([ex](std::string bytes, std::string error) {
+      answer_guarded(*ex, "backup", [&] {
+        if (!error.empty()) fail(500, kInternal, error);
+        HttpResponse r;
+        r.status = 200;
+        r.headers.push_back({"Content-Type", "application/vnd.sqlite3"});
+        r.body = std::move(bytes);
+        ex->respond(std::move(r));
+      });
+    });
+    return;
+  }
   if (s.size() < 2 || s[0] != "workers") no_such_path(c);
   if (s.size() >= 3 && s[1] == "dispatch" && s[2] == "namespaces") return dispatch_namespaces(c, s);
   if (s[1] == "scripts") {

@@ -60,6 +60,10 @@ class AdminBackend {
   virtual void cache_stats(const std::string& owner, std::function<void(CacheStats, std::string error)> done) = 0;
   // A script (script_id) or a whole namespace (script_id 0) is gone: so are its caches.
   virtual void caches_dropped(int64_t namespace_id, int64_t script_id) = 0;
+
+  // An online backup of the store (SQLite's backup API, a few pages per
+  // loop turn): `done` gets the database file's bytes, or an error.
+  virtual void backup(std::function<void(std::string bytes, std::string error)> done) = 0;
 };
 
 // Whose cache a user worker uses: its own in an untrusted namespace

@@ -123,6 +123,20 @@ double process_cpu_seconds(pid_t pid) {
   return (double)(utime + stime) / (double)(ticks > 0 ? ticks : 100);
 }
 
+std::string read_whole_file(const std::string& path, std::string& error) {
+  FILE* f = fopen(path.c_str(), "rbe");
+  if (!f) {
+    error = "backup: cannot read " + path + ": " + strerror(errno);
+    return {};
+  }
+  std::string out;
+  char buf[65536];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
+  if (ferror(f)) error = "backup: reading " + path + " failed";
+  fclose(f);
+  return out;
+}
+
 // True when the peer of a doorbell has closed its end (it died).
 bool hung_up(int fd) {
   pollfd p{fd, 0, 0};
@@ -1220,6 +1234,49 @@ void Daemon::drain_step() {
          inflight == 1 ? "" : "s");
     event_base_loopexit(base_, nullptr);
   }
+}
+
+namespace {
+// One backup in progress (Daemon::backup).
+struct BackupJob {
+  std::unique_ptr<Store::Backup> copy;
+  std::string path;
+  std::function<void(std::string, std::string)> done;
+  event* ev = nullptr;
+};
+void backup_finish(BackupJob* j, std::string bytes, std::string error) {
+  j->copy.reset();
+  unlink(j->path.c_str());
+  if (j->ev) event_free(j->ev);
+  auto done = std::move(j->done);
+  delete j;
+  done(std::move(bytes), std::move(error));
+}
+}  // namespace
+
+// The backup runs 256 pages per loop turn so requests go on meanwhile;
+// the copy is made in the data directory, read, and removed.
+void Daemon::backup(std::function<void(std::string bytes, std::string error)> done) {
+  auto* job = new BackupJob{nullptr, config_.data_dir + "/backup-" + random_hex(8) + ".db", std::move(done)};
+  std::string error;
+  job->copy = store_->backup_to(job->path, error);
+  if (!job->copy) return backup_finish(job, "", error);
+  job->ev = event_new(base_, -1, 0, [](int, short, void* arg) {
+    auto* j = (BackupJob*)arg;
+    guarded("backup", [&] {
+      std::string err;
+      if (j->copy->step(256, err)) {
+        j->copy.reset();  // closes the copy before it is read
+        std::string bytes = read_whole_file(j->path, err);
+        return backup_finish(j, std::move(bytes), err);
+      }
+      if (!err.empty()) return backup_finish(j, "", err);
+      timeval now{0, 0};
+      event_add(j->ev, &now);
+    });
+  }, job);
+  timeval now{0, 0};
+  event_add(job->ev, &now);
 }
 
 // --- the loop ---------------------------------------------------------------

@@ -66,6 +66,7 @@ class Daemon : public AdminBackend {
                    std::function<void(int64_t removed, std::string error)> done) override;
   void cache_stats(const std::string& owner, std::function<void(CacheStats, std::string error)> done) override;
   void caches_dropped(int64_t namespace_id, int64_t script_id) override;
+  void backup(std::function<void(std::string bytes, std::string error)> done) override;
 
   struct Child;
   struct Call;

@@ -1140,4 +1140,45 @@ StoreResult Store::delete_route(const std::string& pattern_in) {
   });
 }
 
+struct Store::Backup::Impl {
+  sqlite3* dest = nullptr;
+  sqlite3_backup* backup = nullptr;
+  std::string path;
+};
+
+Store::Backup::~Backup() {
+  if (!impl) return;
+  if (impl->backup) sqlite3_backup_finish(impl->backup);
+  if (impl->dest) sqlite3_close(impl->dest);
+}
+
+std::unique_ptr<Store::Backup> Store::backup_to(const std::string& path, std::string& error) {
+  auto b = std::make_unique<Backup>();
+  b->impl = std::make_unique<Backup::Impl>();
+  b->impl->path = path;
+  if (sqlite3_open_v2(path.c_str(), &b->impl->dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK) {
+    error = "backup: cannot create " + path + ": " + sqlite3_errmsg(b->impl->dest);
+    return nullptr;
+  }
+  b->impl->backup = sqlite3_backup_init(b->impl->dest, "main", db_, "main");
+  if (!b->impl->backup) {
+    error = std::string("backup: ") + sqlite3_errmsg(b->impl->dest);
+    return nullptr;
+  }
+  return b;
+}
+
+bool Store::Backup::step(int pages, std::string& error) {
+  int rc = sqlite3_backup_step(impl->backup, pages);
+  if (rc == SQLITE_DONE) {
+    sqlite3_backup_finish(impl->backup);
+    impl->backup = nullptr;
+    return true;
+  }
+  if (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return false;
+  error = std::string("backup: ") + sqlite3_errstr(rc);
+  return false;
+}
+
 }  // namespace wfp

@@ -116,6 +116,20 @@ class Store {
 
   int schema_version() const;
 
+  // An online backup (SQLite's backup API) into a new database at `path`,
+  // a few pages a step so the event loop keeps serving; writes to the
+  // store between steps restart it, so the copy is consistent.
+  class Backup {
+   public:
+    ~Backup();
+    // Copies up to `pages` pages. True when the copy is complete; false
+    // with `error` set when it failed, false with it empty to go on.
+    bool step(int pages, std::string& error);
+    struct Impl;
+    std::unique_ptr<Impl> impl;
+  };
+  std::unique_ptr<Backup> backup_to(const std::string& path, std::string& error);
+
   // Namespaces
   StoreResult create_namespace(const std::string& name, bool trusted, Namespace* out = nullptr);
   std::vector<Namespace> list_namespaces();
