@@ -115,9 +115,9 @@ const std::vector<KeyBinding>& table() {
                   "PEM file of the CAs fetch() trusts; empty = the system's trust store"),
       int_key("fetch_timeout_ms", &Config::fetch_timeout_ms, "30000", 100, 300000, true,
               "a fetch() fails when its origin sends nothing for this many milliseconds"),
-      int_key("cache_max_entry_bytes", &Config::cache_max_entry_bytes, "16777216", 0, 536870912, true,
+      int_key("cache_max_entry_bytes", &Config::cache_max_entry_bytes, "16777216", 0, 536870912, false,
               "largest response body the Cache API stores, in bytes"),
-      int_key("cache_tenant_quota_mb", &Config::cache_tenant_quota_mb, "64", 1, 1048576, true,
+      int_key("cache_tenant_quota_mb", &Config::cache_tenant_quota_mb, "64", 1, 1048576, false,
               "Cache API storage of one tenant, in MiB; least recently used entries go past it"),
       str_key("log_level", &Config::log_level, "info", true,
               "least severe log level written: debug, info, warn or error",
@@ -485,6 +485,29 @@ bool check_config(const Config& c, std::vector<std::string>& errors) {
     errors.push_back("pool_max_per_tenant: " + std::to_string(c.pool_max_per_tenant) +
                      " is above pool_max_total " + std::to_string(c.pool_max_total));
   return errors.size() == errors_before;
+}
+
+std::vector<std::string> config_changes(const Config& a, const Config& b) {
+  std::vector<std::string> out;
+  for (const auto& k : table()) {
+    bool same = k.str ? a.*k.str == b.*k.str : k.num ? a.*k.num == b.*k.num : a.*k.list == b.*k.list;
+    if (!same) out.push_back(k.key.name);
+  }
+  return out;
+}
+
+void apply_reloadable(Config& live, const Config& next) {
+  for (const auto& k : table()) {
+    if (!k.key.reloadable) continue;
+    if (k.str) live.*k.str = next.*k.str;
+    if (k.num) live.*k.num = next.*k.num;
+    if (k.list) live.*k.list = next.*k.list;
+  }
+}
+
+const ConfigKey* config_key(const std::string& name) {
+  const KeyBinding* k = find_key(name);
+  return k ? &k->key : nullptr;
 }
 
 }  // namespace wfp

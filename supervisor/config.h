@@ -74,4 +74,10 @@ bool load_config_file(const std::string& path, Config& out, std::vector<std::str
 // Validates values that depend on each other (e.g. listen addresses parse).
 bool check_config(const Config& c, std::vector<std::string>& errors);
 
+// SIGHUP: the keys whose values differ between `a` and `b`, in table order.
+std::vector<std::string> config_changes(const Config& a, const Config& b);
+// Copies the reloadable keys of `next` into `live`; the others stay.
+void apply_reloadable(Config& live, const Config& next);
+const ConfigKey* config_key(const std::string& name);
+
 }  // namespace wfp

@@ -603,7 +603,7 @@ void Daemon::watchdog() {
       c->watch_cpu = cpu;
       continue;
     }
-    int64_t limit_ms = c->role == Role::sandbox && c->cpu_ms > 0 ? c->cpu_ms : config_.cpu_ms;
+    int64_t limit_ms = c->role == Role::sandbox && c->cpu_ms > 0 ? std::min(c->cpu_ms, config_.cpu_ms) : config_.cpu_ms;
     if ((cpu - c->watch_cpu) * 1000.0 > (double)limit_ms + 250.0) runaway.push_back({c.get(), req});
   }
   for (auto& [c, req] : runaway) {
@@ -964,8 +964,10 @@ void Daemon::on_subrequest(Child* c, Message& m) {
       if (!target) return refuse(code, error);
     }
     slot = target->slot;
-    cpu = target->cpu_ms;
-    subs = target->subrequests;
+    // The script's own limits against the configured ones (as they are
+    // now: SIGHUP may have changed them since the sandbox started).
+    if (target->cpu_ms > 0) cpu = std::min(cpu, target->cpu_ms);
+    if (target->subrequests > 0) subs = std::min(subs, target->subrequests);
     label = target->label;
     // The binding's outbound worker takes this call's fetches, with the
     // values of the parameters it declares (others are ignored).
@@ -1075,8 +1077,8 @@ Daemon::Child* Daemon::start_sandbox(int64_t ns_id, const Script& script, std::s
   // the namespace in a trusted one.
   sb->cache_owner = cache_owner(ns_id, ns && ns->trusted, script.id);
   sb->bindings = script.bindings;
-  sb->cpu_ms = cpu;
-  sb->subrequests = subs;
+  sb->cpu_ms = script.cpu_ms;  // its own (0: none); calls combine them with config_
+  sb->subrequests = script.subrequests;
   WireWriter w;
   w.u64((uint64_t)script.id).str(sb->label).str(script.code.format).str(script.code.source)
       .str(script.code.bytecode).str(script.code.build_id).str(bindings_json(script.bindings))
@@ -1279,6 +1281,58 @@ void Daemon::backup(std::function<void(std::string bytes, std::string error)> do
   event_add(job->ev, &now);
 }
 
+// SIGHUP: read the file again; a file with errors changes nothing (each
+// error logged with its line). Reloadable keys apply to new requests,
+// sandboxes and connections; the others are named as needing a restart.
+void Daemon::reload() {
+  if (config_path_.empty()) {
+    logf(LogLevel::info, "SIGHUP: wfpd runs on its embedded defaults; there is no file to read again");
+    return;
+  }
+  sd_notify(0, "RELOADING=1");
+  Config next = default_config();
+  std::vector<std::string> errors;
+  bool ok = load_config_file(config_path_, next, errors);
+  if (ok && config_overrides_) config_overrides_(next);
+  if (ok) ok = check_config(next, errors);
+  std::vector<Network> deny, allow;
+  std::string why;
+  if (ok && (!parse_networks(next.fetch_deny_networks, deny, why) ||
+             !parse_networks(next.fetch_allow_networks, allow, why))) {
+    errors.push_back(why);
+    ok = false;
+  }
+  if (!ok) {
+    for (auto& e : errors) logf(LogLevel::error, "SIGHUP: %s", e.c_str());
+    logf(LogLevel::warn, "SIGHUP: %s has errors; nothing was changed", config_path_.c_str());
+    sd_notify(0, "READY=1");
+    return;
+  }
+  std::string applied, restart;
+  for (const std::string& key : config_changes(config_, next)) {
+    const ConfigKey* k = config_key(key);
+    std::string& list = k && k->reloadable ? applied : restart;
+    list += (list.empty() ? "" : ", ") + key;
+  }
+  apply_reloadable(config_, next);
+  LogLevel level;
+  if (log_parse_level(config_.log_level, level)) log_set_level(level);
+  HttpLimits limits;
+  limits.max_header_bytes = config_.max_header_bytes;
+  limits.max_body_bytes = config_.max_body_bytes;
+  limits.header_timeout_ms = (int)config_.header_timeout_ms;
+  limits.max_connections = config_.max_connections;
+  for (auto& srv : servers_) srv->set_limits(limits);
+  fetch_client_->update(config_.fetch_timeout_ms, config_.max_body_bytes,
+                        NetworkPolicy(std::move(deny), std::move(allow)));
+  logf(LogLevel::info, "SIGHUP: reloaded %s; applied: %s", config_path_.c_str(),
+       applied.empty() ? "nothing changed" : applied.c_str());
+  if (!restart.empty())
+    logf(LogLevel::warn, "SIGHUP: changed but only applied by a restart: %s", restart.c_str());
+  ensure_spares();
+  sd_notify(0, "READY=1");
+}
+
 // --- the loop ---------------------------------------------------------------
 
 int Daemon::run() {
@@ -1327,10 +1381,9 @@ int Daemon::run() {
   ensure_compilers();
   ensure_spares();
 
-  // Until configuration reload exists, SIGHUP must not kill the daemon
-  // (its default action): it is logged and changes nothing.
-  event* hup = evsignal_new(base_, SIGHUP, [](int, short, void*) {
-    logf(LogLevel::warn, "SIGHUP: configuration reload is not supported yet; restart wfpd to apply changes");
+  event* hup = evsignal_new(base_, SIGHUP, [](int, short, void* arg) {
+    auto* d = (Daemon*)arg;
+    guarded("reload", [&] { d->reload(); });
   }, this);
   event_add(hup, nullptr);
   signal_events_.push_back(hup);

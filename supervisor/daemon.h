@@ -51,6 +51,12 @@ class Daemon : public AdminBackend {
   int run();
   // Serves Prometheus metrics at /metrics on `l` (bound before the drop).
   void set_metrics_listener(Listener l) { metrics_listen_ = l; }
+  // Where SIGHUP reads the configuration again, and the command-line
+  // options laid over it each time.
+  void set_reload_source(std::string path, std::function<void(Config&)> overrides) {
+    config_path_ = std::move(path);
+    config_overrides_ = std::move(overrides);
+  }
 
   // AdminBackend
   Store& store() override { return *store_; }
@@ -91,6 +97,9 @@ class Daemon : public AdminBackend {
   void on_tick();
   void watchdog();
   void begin_stop(const char* signal_name);
+  void reload();
+  std::string config_path_;
+  std::function<void(Config&)> config_overrides_;
   void drain_step();
   event* drain_ = nullptr;
   Clock::time_point drain_until_{};

@@ -36,7 +36,7 @@ struct Daemon::Child {
   uint64_t slot = 0;        // sandbox: the script id it loaded
   std::vector<Binding> bindings;  // sandbox: its script's (service bindings)
   std::string cache_owner;  // sandbox: its cache store key ("s<script>" or "n<namespace>")
-  int64_t cpu_ms = 0;       // sandbox: the script's effective limits
+  int64_t cpu_ms = 0;       // sandbox: the script's own limits (0 = none)
   int64_t subrequests = 0;
   bool retired = false;     // sandbox: finish in-flight work, take no more
   bool deliberate = false;  // ended by us (idle, evicted, retired): not a death

@@ -1293,6 +1293,12 @@ uint64_t FetchClient::start(FetchRequest request, Done done) {
 
 void FetchClient::cancel(uint64_t id) { impl_->fetches.erase(id); }
 
+void FetchClient::update(int64_t timeout_ms, int64_t max_body_bytes, NetworkPolicy policy) {
+  impl_->opt.timeout_ms = timeout_ms;
+  impl_->opt.max_body_bytes = max_body_bytes;
+  impl_->opt.policy = std::move(policy);
+}
+
 size_t FetchClient::idle_connections() const {
   size_t n = 0;
   for (auto& [key, list] : impl_->idle) n += list.size();

@@ -70,6 +70,9 @@ class FetchClient {
 
   size_t idle_connections() const;  // open keep-alive connections (tests)
 
+  // SIGHUP: new limits and network policy for fetches started from now on.
+  void update(int64_t timeout_ms, int64_t max_body_bytes, NetworkPolicy policy);
+
   struct Impl;
 
  private:

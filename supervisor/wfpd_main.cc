@@ -205,6 +205,14 @@ int main(int argc, char** argv) {
   try {
     wfp::Daemon daemon(config, std::move(listeners), admin_fd, std::move(store));
     if (metrics.fd >= 0) daemon.set_metrics_listener(metrics);
+    if (config_given)
+      daemon.set_reload_source(config_path, [listen_flags, admin_flag, data_flag](wfp::Config& c) {
+        if (!listen_flags.empty()) c.listen = listen_flags;
+        if (!admin_flag.empty()) c.admin_socket = admin_flag;
+        if (!data_flag.empty()) c.data_dir = data_flag;
+        char real[PATH_MAX];  // as at start-up: the data directory's real path
+        if (realpath(c.data_dir.c_str(), real)) c.data_dir = real;
+      });
     return daemon.run();
   } catch (const std::exception& e) {
     fatal(e.what());

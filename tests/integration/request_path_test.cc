@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <fstream>
 #include <thread>
 #include <cerrno>
 #include <signal.h>
@@ -301,6 +302,37 @@ TEST(Shutdown, SigtermAnswersTheRequestsInFlightThenExits) {
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st << d.log();
   EXPECT_NE(d.log().find("1 request in flight"), std::string::npos) << d.log();
   EXPECT_NE(d.log().find("drained: every request answered"), std::string::npos) << d.log();
+}
+
+
+// SIGHUP reads the file again: reloadable keys apply at once, the others
+// are named as needing a restart, and a file with errors changes nothing.
+TEST(Reload, SighupAppliesReloadableKeysAndNamesTheOthers) {
+  Wfpd d;
+  expect_ok(d.ctl({"namespace", "create", "apps"}), &d);
+  expect_ok(d.ctl({"script", "deploy", "apps", "fan", d.write_file("fan.mjs",
+                   "export default { async fetch(r, env) { let n = 0;"
+                   " try { for (;;) { await caches.open('c').then((c) => c.match('https://x.example/')); n++; } }"
+                   " catch (e) { return new Response(`${n}: ${e.message}`); } } };")}), &d);
+  expect_ok(d.ctl({"worker", "deploy", "front", d.write_file("front.js",
+                   "module.exports = { fetch: function (r, env) { return env.NS.get('fan').fetch(r); } };"),
+                   "--dispatch-namespace", "NS=apps"}), &d);
+  expect_ok(d.ctl({"route", "add", "*/*", "front"}), &d);
+  EXPECT_EQ(d.get("x.example").body, "50: Too many subrequests.");
+  std::string conf = d.dir() + "/wfpd.conf";
+  std::string text = read_file(conf);
+  std::ofstream(conf) << text << "subrequests = 7\nfetch_ca_file = /nonexistent.pem\n";
+  kill(d.pid(), SIGHUP);
+  ASSERT_TRUE(eventually([&] { return d.log().find("SIGHUP: reloaded") != std::string::npos; })) << d.log();
+  EXPECT_NE(d.log().find("applied: subrequests"), std::string::npos) << d.log();
+  EXPECT_NE(d.log().find("only applied by a restart: fetch_ca_file"), std::string::npos) << d.log();
+  EXPECT_EQ(d.get("x.example").body, "7: Too many subrequests.");
+  // A broken file: each error named, nothing changed.
+  std::ofstream(conf) << text << "subrequests = lots\n";
+  kill(d.pid(), SIGHUP);
+  ASSERT_TRUE(eventually([&] { return d.log().find("has errors; nothing was changed") != std::string::npos; }));
+  EXPECT_NE(d.log().find("subrequests: \"lots\" is not a decimal integer"), std::string::npos) << d.log();
+  EXPECT_EQ(d.get("x.example").body, "7: Too many subrequests.");
 }
 
 }  // namespace
