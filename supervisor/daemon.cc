@@ -285,9 +285,7 @@ void Daemon::child_gone(Child* c, const std::string& why) {
   }
   for (Call* call : failed) finish_call(call, nullptr, ErrorCode::process_died, "", "");
   release_child(c);
-  if (c->log_dropped)
-    logf(LogLevel::warn, "%s: %llu log lines dropped (more than 64 KiB/s of log output)",
-         c->role == Role::sandbox ? c->label.c_str() : c->title.c_str(), (unsigned long long)c->log_dropped);
+  report_dropped_logs(c);
   if (c->role == Role::sandbox && !c->tenant.empty() && !c->deliberate && !c->retired)
     tenant_died(c->tenant, c->label);
   if (!c->tenant.empty()) {
@@ -511,12 +509,15 @@ bool Daemon::log_budget(Child* c, size_t bytes) {
     return false;
   }
   c->log_tokens -= cost;
-  if (c->log_dropped) {
-    logf(LogLevel::warn, "%s: %llu log lines dropped (more than 64 KiB/s of log output)",
-         c->role == Role::sandbox ? c->label.c_str() : c->title.c_str(), (unsigned long long)c->log_dropped);
-    c->log_dropped = 0;
-  }
+  report_dropped_logs(c);
   return true;
+}
+
+void Daemon::report_dropped_logs(Child* c) {
+  if (!c->log_dropped) return;
+  logf(LogLevel::warn, "%s: %llu log lines dropped (more than 64 KiB/s of log output)",
+       c->role == Role::sandbox ? c->label.c_str() : c->title.c_str(), (unsigned long long)c->log_dropped);
+  c->log_dropped = 0;
 }
 
 void Daemon::load_platform_workers(Child* d) {
@@ -892,24 +893,14 @@ void Daemon::on_subrequest(Child* c, Message& m) {
   uint64_t body_handle = r.u64();
   std::string outbound_json = r.str(64 * 1024);
   if (!r.done()) return kill_child(c, "malformed subrequest");
+  uint64_t sub = m.request_id;
   Caller caller;
-  if (!find_caller(c, parent, caller)) return kill_child(c, "subrequest for a request it does not hold");
+  if (!begin_call(c, "subrequest", parent, sub, body_handle, body, caller)) return;
   int64_t worker_id = caller.worker_id;
   uint32_t depth = caller.depth;
   std::string public_id = caller.public_id;
   std::shared_ptr<Chain> chain = caller.chain;
-  uint64_t sub = m.request_id;
-  auto refuse = [&](ErrorCode code, const std::string& msg) {
-    c->ch->send(MsgType::subrequest_failed, sub, WireWriter().u32((uint32_t)code).str(msg).data());
-  };
-  if (body_handle) {
-    auto held = held_body(c->id, body_handle);
-    if (!held) return kill_child(c, "subrequest with a body it does not hold");
-    body = *held;
-  }
-  if (*caller.subrequests_left <= 0)
-    return refuse(ErrorCode::subrequest_limit, error_text(ErrorCode::subrequest_limit));
-  (*caller.subrequests_left)--;
+  auto refuse = [&](ErrorCode code, const std::string& msg) { refuse_call(c, sub, code, msg); };
 
   // The caller's bindings: a platform worker's come from the copy made when
   // workers change, a user worker's from its sandbox's record. Identity is

@@ -123,6 +123,17 @@ class Daemon : public AdminBackend {
   void on_subrequest(Child* c, Message& m);
   // daemon_fetch.cc: the global fetch(), bodies held for runners, outbound workers
   bool find_caller(Child* c, uint64_t parent, Caller& out);
+  // The start every call a worker makes (subrequest, fetch, cache_op)
+  // shares: the request it is for, the held body it names (replacing the
+  // inline bytes), one subrequest of the budget. False when the call is
+  // over already: the child killed for a forgery, or the call refused.
+  bool begin_call(Child* c, const char* what, uint64_t parent, uint64_t sub, uint64_t body_handle,
+                  std::string& body, Caller& caller);
+  void refuse_call(Child* c, uint64_t sub, ErrorCode code, const std::string& message);
+  void send_cache_hit(Child* c, uint64_t sub, uint64_t parent, const std::string& method,
+                      const HeaderList& request_headers, int status, const HeaderList& headers,
+                      const std::string& body, const std::string& url);
+  void report_dropped_logs(Child* c);
   void on_fetch(Child* c, Message& m);
   void on_body_read(Child* c, Message& m);
   // daemon_cache.cc: the Cache API

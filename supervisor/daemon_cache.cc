@@ -65,6 +65,16 @@ void Daemon::hot_drop_owner(const std::string& owner) {
   hot_by_owner_.erase(it);
 }
 
+// A hit answers as the entry's response, shaped by the request's
+// conditional, ranged or HEAD asking (cache_rules.h).
+void Daemon::send_cache_hit(Child* c, uint64_t sub, uint64_t parent, const std::string& method,
+                            const HeaderList& request_headers, int status, const HeaderList& headers,
+                            const std::string& body, const std::string& url) {
+  cache::MatchAnswer a = cache::answer_match(method, request_headers, cache::Entry{status, headers, body});
+  auto bytes = std::make_shared<const std::string>(std::move(a.body));
+  c->ch->send(MsgType::subresponse, sub, sub_answer(c->id, parent, a.status, "", a.headers, bytes, url, false));
+}
+
 void Daemon::on_cache_op(Child* c, Message& m) {
   WireReader r(m.payload);
   uint64_t parent = r.u64();
@@ -84,21 +94,12 @@ void Daemon::on_cache_op(Child* c, Message& m) {
     body_handle = r.u64();
   }
   if (!r.done() || op > 2) return kill_child(c, "malformed cache_op");
-  Caller caller;
-  if (!find_caller(c, parent, caller)) return kill_child(c, "cache_op for a request it does not hold");
-  if (body_handle) {
-    auto held = held_body(c->id, body_handle);
-    if (!held) return kill_child(c, "cache_op with a body it does not hold");
-    body = *held;
-  }
   uint64_t sub = m.request_id;
-  auto refuse = [&](const std::string& msg) {
-    c->ch->send(MsgType::subrequest_failed, sub,
-                WireWriter().u32((uint32_t)ErrorCode::fetch_failed).str(msg).data());
-  };
+  Caller caller;
+  if (!begin_call(c, "cache_op", parent, sub, body_handle, body, caller)) return;
+  // A refusal is a TypeError for the worker (its rule's message).
+  auto refuse = [&](const std::string& msg) { refuse_call(c, sub, ErrorCode::fetch_failed, msg); };
   auto result = [&](bool value) { c->ch->send(MsgType::cache_result, sub, WireWriter().u8(value ? 1 : 0).data()); };
-  if (*caller.subrequests_left <= 0) return refuse(error_text(ErrorCode::subrequest_limit));
-  (*caller.subrequests_left)--;
 
   // Whose cache: identity from the channel, never from the message.
   std::string owner = c->role == Role::dispatcher ? "platform" : c->cache_owner;
@@ -128,11 +129,8 @@ void Daemon::on_cache_op(Child* c, Message& m) {
           hot_lru_.splice(hot_lru_.begin(), hot_lru_, h->second.lru);
           cache_counters_of(c).hits++;
           hot_hits_[owner]++;
-          cache::Entry e{h->second.status, h->second.headers, *h->second.body};
-          cache::MatchAnswer a = cache::answer_match(method, request_headers, e);
-          auto body = std::make_shared<const std::string>(std::move(a.body));
-          c->ch->send(MsgType::subresponse, sub, sub_answer(c->id, parent, a.status, "", a.headers, body, url, false));
-          return;
+          return send_cache_hit(c, sub, parent, method, request_headers, h->second.status, h->second.headers,
+                                *h->second.body, url);
         }
         hot_drop(id);
       }
@@ -149,11 +147,8 @@ void Daemon::on_cache_op(Child* c, Message& m) {
                             }
                             hot_put(owner, id, hit->status, hit->headers,
                                     std::make_shared<const std::string>(hit->body), hit->expires_at);
-                            cache::Entry e{hit->status, std::move(hit->headers), std::move(hit->body)};
-                            cache::MatchAnswer a = cache::answer_match(method, request_headers, e);
-                            auto body = std::make_shared<const std::string>(std::move(a.body));
-                            ch->ch->send(MsgType::subresponse, sub,
-                                         sub_answer(child_id, parent, a.status, "", a.headers, body, url, false));
+                            send_cache_hit(ch, sub, parent, method, request_headers, hit->status, hit->headers,
+                                           hit->body, url);
                           });
       return;
     }

@@ -44,6 +44,33 @@ bool Daemon::find_caller(Child* c, uint64_t parent, Caller& out) {
   return true;
 }
 
+bool Daemon::begin_call(Child* c, const char* what, uint64_t parent, uint64_t sub, uint64_t body_handle,
+                        std::string& body, Caller& caller) {
+  if (!find_caller(c, parent, caller)) {
+    kill_child(c, std::string(what) + " for a request it does not hold");
+    return false;
+  }
+  if (body_handle) {
+    auto held = held_body(c->id, body_handle);
+    if (!held) {
+      kill_child(c, std::string(what) + " with a body it does not hold");
+      return false;
+    }
+    body = *held;
+  }
+  // The runner counts too; this count holds even if a sandbox's does not.
+  if (*caller.subrequests_left <= 0) {
+    refuse_call(c, sub, ErrorCode::subrequest_limit, error_text(ErrorCode::subrequest_limit));
+    return false;
+  }
+  (*caller.subrequests_left)--;
+  return true;
+}
+
+void Daemon::refuse_call(Child* c, uint64_t sub, ErrorCode code, const std::string& message) {
+  c->ch->send(MsgType::subrequest_failed, sub, WireWriter().u32((uint32_t)code).str(message).data());
+}
+
 void Daemon::on_fetch(Child* c, Message& m) {
   WireReader r(m.payload);
   uint64_t parent = r.u64();
@@ -56,21 +83,10 @@ void Daemon::on_fetch(Child* c, Message& m) {
   uint8_t redirect = r.u8();
   if (!r.done() || redirect > 2) return kill_child(c, "malformed fetch");
   req.redirect = (RedirectMode)redirect;
-  Caller caller;
-  if (!find_caller(c, parent, caller)) return kill_child(c, "fetch for a request it does not hold");
-  if (body_handle) {
-    auto held = held_body(c->id, body_handle);
-    if (!held) return kill_child(c, "fetch with a body it does not hold");
-    req.body = *held;
-  }
   uint64_t sub = m.request_id;
-  auto refuse = [&](ErrorCode code, const std::string& msg) {
-    c->ch->send(MsgType::subrequest_failed, sub, WireWriter().u32((uint32_t)code).str(msg).data());
-  };
-  // The runner counts too; this count holds even if a sandbox's does not.
-  if (*caller.subrequests_left <= 0)
-    return refuse(ErrorCode::subrequest_limit, error_text(ErrorCode::subrequest_limit));
-  (*caller.subrequests_left)--;
+  Caller caller;
+  if (!begin_call(c, "fetch", parent, sub, body_handle, req.body, caller)) return;
+  auto refuse = [&](ErrorCode code, const std::string& msg) { refuse_call(c, sub, code, msg); };
 
   // A user worker reached through a binding with an outbound worker: the
   // outbound worker gets the request first (in a dispatcher, as a platform
@@ -133,8 +149,7 @@ void Daemon::fetch_done(uint64_t child_id, uint64_t sub, uint64_t call_id, Fetch
   Child* c = it->second.get();
   c->fetches.erase(fetch_id);
   if (!res.ok) {
-    c->ch->send(MsgType::subrequest_failed, sub,
-                WireWriter().u32((uint32_t)ErrorCode::fetch_failed).str(res.error).data());
+    refuse_call(c, sub, ErrorCode::fetch_failed, res.error);
     return;
   }
   auto body = std::make_shared<const std::string>(std::move(res.body));
