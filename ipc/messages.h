@@ -33,9 +33,11 @@ enum class MsgType : uint16_t {
   request = 4,
   // runner → supervisor. u32 status, str status_text, pairs headers, str body,
   // u64 body_handle (≠ 0: the body is one the supervisor holds, `body` is
-  // empty), u8 open (the request stays open after its answer: waitUntil work)
+  // empty), u8 open (the request stays open after its answer: waitUntil work),
+  // u64 cpu_us (CPU time the request's JavaScript used so far)
   response = 5,
-  // runner → supervisor. u32 ErrorCode, str message, str stack, u8 open
+  // runner → supervisor. u32 ErrorCode, str message, str stack, u8 open,
+  // u64 cpu_us
   request_failed = 6,
   // runner → supervisor, request_id = a sub id chosen by the child. A
   // dispatch (script named) or a service-binding call (script empty).

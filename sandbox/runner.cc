@@ -96,6 +96,7 @@ struct InFlight {
   bool answered = false;           // response or failure sent
   Clock::time_point answered_at{};
   std::vector<uint64_t> timers;    // live timer ids of this request
+  uint64_t cpu_us = 0;             // CPU its JavaScript used so far
 };
 
 struct Timer {
@@ -107,18 +108,34 @@ struct Timer {
 constexpr auto kWaitUntilLimit = std::chrono::seconds(30);
 constexpr size_t kMaxTimersPerRequest = 10000;
 
+uint64_t thread_cpu_us() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
+}
+
 // Tells the supervisor's watchdog whose JavaScript runs, for as long as a
-// call into a heap lasts (kLoading: a script's top level).
+// call into a heap lasts (kLoading: a script's top level), and adds the
+// CPU time of the call to `*cpu_us` (the request's count, reported with
+// its answer).
 class Running {
  public:
   static constexpr uint64_t kLoading = ~0ull;
-  Running(Channel& ch, uint64_t request) : ch_(ch) { ch_.mark_running(request); }
-  ~Running() { ch_.mark_running(0); }
+  Running(Channel& ch, uint64_t request, uint64_t* cpu_us = nullptr)
+      : ch_(ch), cpu_us_(cpu_us), start_(cpu_us ? thread_cpu_us() : 0) {
+    ch_.mark_running(request);
+  }
+  ~Running() {
+    ch_.mark_running(0);
+    if (cpu_us_) *cpu_us_ += thread_cpu_us() - start_;
+  }
   Running(const Running&) = delete;
   Running& operator=(const Running&) = delete;
 
  private:
   Channel& ch_;
+  uint64_t* cpu_us_;
+  uint64_t start_;
 };
 
 class Runner : public HostSink {
@@ -257,7 +274,7 @@ class Runner : public HostSink {
       // than leave the client waiting.
       ch_.send(MsgType::request_failed, req,
                WireWriter().u32((uint32_t)ErrorCode::internal).str("the request ended without an answer").str("")
-                   .u8(0).data());
+                   .u8(0).u64(it->second.cpu_us).data());
     }
     end_request(it);
   }
@@ -273,13 +290,36 @@ class Runner : public HostSink {
     const Instance* inst = nullptr;  // whose heap made it
   };
   std::vector<Answer> answers_;
+  // Each answer ends with whether its request stays open and the CPU time
+  // its JavaScript used up to now.
   void flush_answers() {
     for (Answer& a : answers_) {
-      a.payload.push_back(requests_.count(a.req) ? 1 : 0);
+      auto it = requests_.find(a.req);
+      uint64_t cpu = it != requests_.end() ? it->second.cpu_us : ended_cpu_[a.req];
+      a.payload.push_back(it != requests_.end() ? 1 : 0);
+      WireWriter w;
+      w.u64(cpu);
+      a.payload += w.data();
       ch_.send(a.type, a.req, a.payload);
     }
     answers_.clear();
+    ended_cpu_.clear();
   }
+
+  // Runs JavaScript for `req` and adds its CPU time to the request's count
+  // (kept past the request's end until its answer is flushed).
+  template <class F>
+  void run_js(uint64_t req, F&& f) {
+    uint64_t used = 0;
+    {
+      Running running(ch_, req, &used);
+      f();
+    }
+    auto it = requests_.find(req);
+    if (it != requests_.end()) it->second.cpu_us += used;
+    else ended_cpu_[req] += used;
+  }
+  std::unordered_map<uint64_t, uint64_t> ended_cpu_;  // requests ended since the last flush
 
   // A subrequest of `parent` (fetch, service or dispatch call): counted
   // against the request's limit, given a sub id. Throws to refuse.
@@ -317,6 +357,7 @@ class Runner : public HostSink {
   }
 
   void end_request(std::unordered_map<uint64_t, InFlight>::iterator it) {
+    ended_cpu_[it->first] = it->second.cpu_us;
     for (uint64_t t : it->second.timers) timers_.erase(t);
     it->second.inst->inflight--;
     requests_.erase(it);
@@ -360,10 +401,8 @@ class Runner : public HostSink {
       forget_timer(it->second, id);
       auto inst = it->second.inst;
       current_ = inst.get();
-      {
-        Running running(ch_, req);
-        inst->heap->fire_timer(id, it->second.cpu_ms);
-      }
+      int64_t cpu_ms = it->second.cpu_ms;
+      run_js(req, [&] { inst->heap->fire_timer(id, cpu_ms); });
       current_ = nullptr;
       after_call(inst);
       if (role_ == Role::sandbox && inst->heap->tripped() != HeapTrip::none) return;
@@ -464,7 +503,7 @@ class Runner : public HostSink {
     auto it = slots_.find(slot);
     if (it == slots_.end() || requests_.count(m.request_id)) {
       ch_.send(MsgType::request_failed, m.request_id,
-               WireWriter().u32((uint32_t)ErrorCode::internal).str("worker is not loaded").str("").u8(0).data());
+               WireWriter().u32((uint32_t)ErrorCode::internal).str("worker is not loaded").str("").u8(0).u64(0).data());
       return;
     }
     auto inst = it->second;
@@ -475,10 +514,7 @@ class Runner : public HostSink {
     f.subrequests_left = subrequests;
     requests_[m.request_id] = std::move(f);
     current_ = inst.get();
-    {
-      Running running(ch_, m.request_id);
-      inst->heap->handle(m.request_id, method, url, headers, body, args, cpu_ms, env_json);
-    }
+    run_js(m.request_id, [&] { inst->heap->handle(m.request_id, method, url, headers, body, args, cpu_ms, env_json); });
     current_ = nullptr;
     after_call(inst);
   }
@@ -537,10 +573,8 @@ class Runner : public HostSink {
     if (it == requests_.end()) return;
     auto inst = it->second.inst;
     current_ = inst.get();
-    {
-      Running running(ch_, parent);
-      f(*inst->heap, parent, it->second.cpu_ms);
-    }
+    int64_t cpu_ms = it->second.cpu_ms;
+    run_js(parent, [&] { f(*inst->heap, parent, cpu_ms); });
     current_ = nullptr;
     after_call(inst);
   }
@@ -564,8 +598,9 @@ class Runner : public HostSink {
       if (it->second.inst == inst) {
         if (!it->second.answered)
           ch_.send(MsgType::request_failed, it->first,
-                   WireWriter().u32((uint32_t)code).str(error_text(code)).str("").u8(0).data());
+                   WireWriter().u32((uint32_t)code).str(error_text(code)).str("").u8(0).u64(it->second.cpu_us).data());
         for (uint64_t t : it->second.timers) timers_.erase(t);
+        ended_cpu_[it->first] = it->second.cpu_us;
         it = requests_.erase(it);
       } else {
         ++it;

@@ -33,6 +33,8 @@ using ojson = nlohmann::ordered_json;
 //   10009  409        conflict: already exists, still in use, namespace not empty
 //   10013  413        too large: the script is over max_script_bytes
 //   10021  400        the script was refused: it does not compile (or lower), or is empty
+//   10000  401        (admin_auth.cc) no valid bearer token on the TCP listener
+//     971  429        (admin_auth.cc) over admin_rate_limit; Retry-After says when to retry
 enum : int {
   kInternal = 10000,
   kInvalid = 10001,
@@ -1247,6 +1249,45 @@ Route need_route_by_id(Call& c, const std::string& id_text) {
   return *r;
 }
 
+// --- tail sessions -------------------------------------------------------------
+
+// .../tails (POST: a new session), .../tails/ID (DELETE), and
+// .../tails/ID/events?wait=S (GET: the events since the last poll, waiting
+// up to S seconds, at most 30, for the first). `rest` is what follows
+// "tails" in the path.
+void tails(Call& c, const AdminBackend::TailTarget& t, const std::vector<std::string>& rest) {
+  if (rest.empty()) {
+    allow(c, {"POST"});
+    return c.ok(ojson(c.b.tail_create(t)));
+  }
+  const std::string& id = rest[0];
+  if (rest.size() == 1) {
+    allow(c, {"DELETE"});
+    if (!c.b.tail_delete(id)) not_found("tail \"" + shown(id) + "\" not found");
+    return c.ok(nullptr);
+  }
+  if (rest.size() != 2 || rest[1] != "events") not_found("no such path: " + shown(c.req.path));
+  allow(c, {"GET"});
+  int wait_s = 25;
+  if (auto w = query_get(c.query, "wait")) {
+    auto [p, ec] = std::from_chars(w->data(), w->data() + w->size(), wait_s);
+    if (ec != std::errc() || p != w->data() + w->size() || wait_s < 0 || wait_s > 30)
+      invalid("wait must be a whole number of seconds from 0 to 30");
+  }
+  auto ex = c.ex;
+  std::string shown_id = shown(id);
+  c.b.tail_poll(id, wait_s * 1000, [ex, shown_id](bool found, nlohmann::json result) {
+    answer_guarded(*ex, "tail", [&] {
+      if (!found) not_found("tail \"" + shown_id + "\" not found (it ended, or went unpolled for a minute)");
+      send_ok(*ex, ojson(result));
+    });
+  });
+}
+
+std::vector<std::string> after(const std::vector<std::string>& s, size_t from) {
+  return std::vector<std::string>(s.begin() + (long)std::min(from, s.size()), s.end());
+}
+
 // --- the path table ------------------------------------------------------------
 
 // Splits and decodes the path; strips the Cloudflare prefixes that alias
@@ -1346,6 +1387,15 @@ void dispatch_namespaces(Call& c, const std::vector<std::string>& s) {
     allow(c, {"GET", "DELETE"});
     return script_secrets(c, ns, name, s[7]);
   }
+  if (sub == "tails") {
+    Namespace nsobj = need_namespace(c, ns);
+    need_script(c, nsobj, name);
+    AdminBackend::TailTarget t;
+    t.namespace_id = nsobj.id;
+    t.script = name;
+    t.label = ns + "/" + name;
+    return tails(c, t, after(s, 7));
+  }
   no_such_path(c);
 }
 
@@ -1354,6 +1404,15 @@ void dispatch(Call& c) {
   if (s.size() == 1 && s[0] == "status") {
     allow(c, {"GET"});
     return c.ok(ojson(c.b.status()));
+  }
+  if (s.size() == 1 && s[0] == "metrics") {
+    // GET /metrics: Prometheus text, as on metrics_listen.
+    allow(c, {"GET"});
+    HttpResponse r;
+    r.status = 200;
+    r.headers.push_back({"Content-Type", "text/plain; version=0.0.4; charset=utf-8"});
+    r.body = c.b.metrics_text();
+    return c.ex->respond(std::move(r));
   }
   if (s.size() == 1 && s[0] == "backup") {
     // GET /backup: a consistent copy of the store, as a SQLite file.
@@ -1389,6 +1448,13 @@ void dispatch(Call& c) {
       allow(c, {"GET"});
       Worker w = need_worker(c, name);
       return send_source(c, w.code, w.etag);
+    }
+    if (s.size() >= 4 && s[3] == "tails") {
+      Worker w = need_worker(c, name);
+      AdminBackend::TailTarget t;
+      t.worker_id = w.id;
+      t.label = w.name;
+      return tails(c, t, after(s, 4));
     }
     no_such_path(c);
   }

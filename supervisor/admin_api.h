@@ -64,6 +64,26 @@ class AdminBackend {
   // An online backup of the store (SQLite's backup API, a few pages per
   // loop turn): `done` gets the database file's bytes, or an error.
   virtual void backup(std::function<void(std::string bytes, std::string error)> done) = 0;
+
+  // GET /metrics: the Prometheus text of the metrics listener.
+  virtual std::string metrics_text() = 0;
+
+  // wfpctl tail: a session collects the invocations of one user worker or
+  // platform worker (request, outcome, console output, exceptions) until it
+  // is deleted or goes unpolled for a minute.
+  struct TailTarget {
+    int64_t namespace_id = 0;  // user worker: its namespace and name
+    std::string script;
+    int64_t worker_id = 0;     // platform worker
+    std::string label;         // "ns/name" or the worker's name
+  };
+  // {"id", "expires_at", ...}
+  virtual nlohmann::json tail_create(const TailTarget& target) = 0;
+  virtual bool tail_delete(const std::string& id) = 0;
+  // `done` (later, on the loop) gets the events collected since the last
+  // poll, waiting up to `wait_ms` for the first; found=false: no session.
+  virtual void tail_poll(const std::string& id, int wait_ms,
+                         std::function<void(bool found, nlohmann::json result)> done) = 0;
 };
 
 // Whose cache a user worker uses: its own in an untrusted namespace

@@ -3,6 +3,7 @@
 // other. Runs in the supervisor at start-up and on SIGHUP; the file is
 // trusted (root-owned) but may be wrong, so every error names its line.
 #include "supervisor/config.h"
+#include "supervisor/admin_auth.h"
 #include "supervisor/netpolicy.h"
 #include "supervisor/text.h"
 
@@ -69,6 +70,12 @@ const std::vector<KeyBinding>& table() {
                "public HTTP listeners, comma-separated ADDR:PORT (IPv6 as [::1]:8080)"),
       str_key("admin_socket", &Config::admin_socket, "/run/wfp/admin.sock", false,
               "Unix socket of the admin API (mode 0660, group of the service user)"),
+      opt_str_key("admin_listen", &Config::admin_listen, "", false,
+                  "ADDR:PORT of a TCP admin API that requires a bearer token; empty = none"),
+      opt_str_key("admin_token_file", &Config::admin_token_file, "", true,
+                  "file holding the bearer token of admin_listen (mode 0600, at least 32 bytes)"),
+      int_key("admin_rate_limit", &Config::admin_rate_limit, "50", 0, 1000000, true,
+              "admin API requests a second per client (uid or address), burst twice that; 0 = unlimited"),
       str_key("data_dir", &Config::data_dir, "/var/lib/wfp", false,
               "directory of the script store and the per-tenant cache files"),
       str_key("user", &Config::user, "wfp", false, "service user the daemon runs as after binding"),
@@ -106,6 +113,9 @@ const std::vector<KeyBinding>& table() {
               "most open client connections; past it new ones get 503"),
       int_key("header_timeout_ms", &Config::header_timeout_ms, "10000", 100, 600000, true,
               "the whole request head must arrive within this many milliseconds"),
+      opt_str_key("trusted_proxies", &Config::trusted_proxies, "", true,
+                  "proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (CIDR, comma-separated)",
+                  ConfigType::network_list),
       opt_str_key("fetch_deny_networks", &Config::fetch_deny_networks, kDefaultDenyNetworks, true,
                   "networks user workers' fetch() may not reach (CIDR, comma-separated)",
                   ConfigType::network_list),
@@ -481,6 +491,15 @@ bool check_config(const Config& c, std::vector<std::string>& errors) {
                      " bytes, the limit of a Unix socket path");
   if (!c.metrics_listen.empty() && !check_listen_address(c.metrics_listen, why))
     errors.push_back("metrics_listen: " + why);
+  if (!c.admin_listen.empty() && !check_listen_address(c.admin_listen, why))
+    errors.push_back("admin_listen: " + why);
+  // The TCP admin listener is never open without a token.
+  if (!c.admin_listen.empty() && c.admin_token_file.empty())
+    errors.push_back("admin_listen: set, but admin_token_file is not: the TCP admin API requires a "
+                     "bearer token");
+  std::string token;
+  if (!c.admin_token_file.empty() && !load_admin_token(c.admin_token_file, token, why))
+    errors.push_back("admin_token_file: " + why);
   if (c.pool_max_per_tenant > c.pool_max_total)
     errors.push_back("pool_max_per_tenant: " + std::to_string(c.pool_max_per_tenant) +
                      " is above pool_max_total " + std::to_string(c.pool_max_total));

@@ -13,6 +13,9 @@ namespace wfp {
 struct Config {
   std::vector<std::string> listen;   // "ADDR:PORT", IPv6 as "[::1]:8080"
   std::string admin_socket;
+  std::string admin_listen;          // "ADDR:PORT" of the TCP admin API, "" = none
+  std::string admin_token_file;      // its bearer token (admin_auth.h)
+  int64_t admin_rate_limit;          // admin requests a second per client; 0 = unlimited
   std::string data_dir;
   std::string user;
   std::string group;
@@ -32,6 +35,7 @@ struct Config {
   int64_t max_header_bytes;
   int64_t max_connections;
   int64_t header_timeout_ms;
+  std::string trusted_proxies;       // CIDR list: whose X-Forwarded-For/-Proto to believe
   std::string fetch_deny_networks;   // CIDR list (netpolicy.h)
   std::string fetch_allow_networks;  // CIDR list, exceptions to the deny list
   std::string fetch_ca_file;         // "" = the system's trust store
@@ -71,7 +75,8 @@ bool parse_config(std::string_view text, const std::string& path, Config& out,
 // Reads and parses a file; a missing or unreadable file is one error.
 bool load_config_file(const std::string& path, Config& out, std::vector<std::string>& errors);
 
-// Validates values that depend on each other (e.g. listen addresses parse).
+// Validates values that depend on each other (e.g. listen addresses parse),
+// and reads admin_token_file, when set, to check it (admin_auth.h).
 bool check_config(const Config& c, std::vector<std::string>& errors);
 
 // SIGHUP: the keys whose values differ between `a` and `b`, in table order.

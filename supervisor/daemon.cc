@@ -21,23 +21,12 @@
 #include "ipc/wire.h"
 #include "sandbox/host.h"
 #include "supervisor/daemon_internal.h"
+#include "supervisor/forwarded.h"
 #include "supervisor/names.h"
 
 namespace wfp {
 
 namespace {
-
-std::string random_hex(size_t bytes) {
-  unsigned char b[32];
-  if (getrandom(b, bytes, 0) != (ssize_t)bytes) memset(b, 0, sizeof b);
-  static const char* hex = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < bytes; i++) {
-    s += hex[b[i] >> 4];
-    s += hex[b[i] & 15];
-  }
-  return s;
-}
 
 std::string describe_status(int status) {
   if (WIFSIGNALED(status)) {
@@ -143,17 +132,6 @@ bool hung_up(int fd) {
   return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
 }
 
-template <class F>
-void guarded(const char* where, F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    logf(LogLevel::error, "%s: %s", where, e.what());
-  } catch (...) {
-    logf(LogLevel::error, "%s: unknown exception", where);
-  }
-}
-
 }  // namespace
 
 Daemon::Daemon(Config config, std::vector<Listener> public_listeners, int admin_fd,
@@ -187,6 +165,7 @@ Daemon::~Daemon() {
   fetch_client_.reset();
   servers_.clear();
   admin_server_.reset();
+  admin_tcp_server_.reset();
   metrics_server_.reset();
   for (auto& [id, call] : calls_)
     if (call->timer) event_free(call->timer);
@@ -395,7 +374,10 @@ void Daemon::handle_message(Child* c, Message& m) {
       auto code = (ErrorCode)r.u32();
       std::string message = r.str(8192);
       if (!r.done()) return kill_child(c, "malformed load_result");
-      if (code == ErrorCode::ok) return;
+      if (code == ErrorCode::ok) {
+        c->loaded = true;
+        return;
+      }
       logf(LogLevel::warn, "%s: loading %llu failed: %s", c->title.c_str(), (unsigned long long)slot,
            message.c_str());
       if (c->role == Role::sandbox) {
@@ -428,10 +410,11 @@ void Daemon::handle_message(Child* c, Message& m) {
         r.str();
         uint64_t handle = r.u64();
         bool open = r.u8() != 0;
+        call->cpu_us = r.u64();
         if (!r.done()) return kill_child(c, "malformed response");
         if (handle && !held_body(c->id, handle)) return kill_child(c, "response with a body it does not hold");
-        // The flag is ours; what goes on is a plain response.
-        m.payload.pop_back();
+        // The flag and the CPU figure are ours; what goes on is a plain response.
+        m.payload.resize(m.payload.size() - 9);
         if (status < 200 || status > 599)
           return finish_call(call, nullptr, ErrorCode::bad_response,
                              "Responses may only be constructed with status codes in the range 200 to 599.", "",
@@ -441,6 +424,7 @@ void Daemon::handle_message(Child* c, Message& m) {
       auto code = (ErrorCode)r.u32();
       std::string message = r.str(8192), stack = r.str(32768);
       bool open = r.u8() != 0;
+      call->cpu_us = r.u64();
       if (!r.done()) return kill_child(c, "malformed request_failed");
       // A sandbox that hit a limit exits after reporting it; take no new
       // request to it meanwhile (DESIGN: replaced, never reused).
@@ -464,6 +448,7 @@ void Daemon::handle_message(Child* c, Message& m) {
         if (log_enabled(lv)) logf(lv, "%s (pid %d): %s", c->title.c_str(), (int)c->pid, text.c_str());
         return;
       }
+      if (!tails_.empty()) tail_log(c, m.request_id, level, text);
       std::string who = c->role == Role::sandbox ? c->label : c->title;
       LogLevel lv = level == "error" ? LogLevel::error : level == "warn" ? LogLevel::warn : LogLevel::info;
       if (log_enabled(lv)) logf(lv, "console.%s [%s]: %s", level.c_str(), who.c_str(), text.c_str());
@@ -670,6 +655,7 @@ void Daemon::on_tick() {
     if (!held_.empty()) release_held(it->first);
     it = lingering_.erase(it);
   }
+  if (!tails_.empty()) tail_expire();
   for (Child* c : live_children(Role::compiler))
     if (c->compiling && now > c->compile_deadline) kill_child(c, "a compile ran past its deadline");
   // Expired cache entries are reclaimed in the background, a little at a time.
@@ -777,11 +763,25 @@ nlohmann::json Daemon::status() {
   }
   children.push_back({{"pid", zygote_ ? zygote_->pid() : 0}, {"role", "zygote"}, {"title", "wfpd: zygote"},
                       {"inflight", 0}, {"served", 0}});
+  json by_role = json::object();
+  for (auto& c : children) by_role[c["role"].get<std::string>()] = by_role.value(c["role"].get<std::string>(), 0) + 1;
   json listen = json::array();
   for (auto& l : listen_) listen.push_back(l.address);
   auto ns = store_->list_namespaces();
   json per_ns = json::array();
-  for (auto& n : ns) per_ns.push_back({{"name", n.name}, {"scripts", n.script_count}});
+  std::map<int64_t, size_t> live;
+  for (auto& [id, c] : children_)
+    if (!c->dead && c->role == Role::sandbox && !c->tenant.empty()) live[c->ns_id]++;
+  for (auto& n : ns) {
+    uint64_t requests = 0, errors = 0;
+    if (auto it = ns_counters_.find(n.id); it != ns_counters_.end())
+      for (auto& [outcome, count] : it->second.outcomes) {
+        requests += count;
+        if (outcome != "ok") errors += count;
+      }
+    per_ns.push_back({{"name", n.name}, {"scripts", n.script_count}, {"sandboxes", live[n.id]},
+                      {"requests", requests}, {"errors", errors}});
+  }
   return {{"version", WFP_VERSION},
           {"build_id", host_build_id()},
           {"pid", getpid()},
@@ -789,7 +789,10 @@ nlohmann::json Daemon::status() {
            std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_).count()},
           {"listen", listen},
           {"admin_socket", config_.admin_socket},
+          {"admin_listen", admin_tcp_.address},
+          {"metrics_listen", metrics_listen_.address},
           {"data_dir", config_.data_dir},
+          {"children_by_role", by_role},
           {"children", children},
           {"pool", {{"sandboxes", sandboxes}, {"spares", spares_.size()}, {"max_total", config_.pool_max_total}}},
           {"requests_in_flight", calls_.size()},
@@ -826,6 +829,10 @@ void Daemon::send_request(Call* call, Child* target, uint64_t slot, const std::s
   target->inflight++;
   target->served++;
   target->last_used = Clock::now();
+  if (!tails_.empty()) {
+    call->method = method;
+    call->url = url;
+  }
   WireWriter w;
   w.u64(slot).str(method).str(url).pairs(headers).str(body).str(args).i64(cpu_ms).i64(subrequests)
       .u32(call->depth).str(env_json);
@@ -861,7 +868,7 @@ void Daemon::on_public_request(std::shared_ptr<HttpExchange> ex) {
   // counting from there, so a worker fetching itself ends at the limit.
   HeaderList headers;
   for (const HttpHeader& h : req.headers) {
-    if (hop_by_hop(h.name)) continue;
+    if (hop_by_hop(h.name) || is_forwarding_header(h.name)) continue;
     if (strcasecmp(h.name.c_str(), kLoopHeader) == 0) {
       char* end = nullptr;
       unsigned long d = strtoul(h.value.c_str(), &end, 10);
@@ -875,7 +882,9 @@ void Daemon::on_public_request(std::shared_ptr<HttpExchange> ex) {
          call->depth);
     return error_page(ex, ErrorCode::loop_limit, rid);
   }
-  std::string url = "http://" + req.host + req.target;
+  std::string scheme;
+  add_forwarding_headers(req, headers, scheme);  // daemon_access.cc
+  std::string url = scheme + "://" + req.host + req.target;
   Call* raw = call.get();
   calls_[call->id] = std::move(call);
   send_request(raw, d, (uint64_t)route->worker_id, req.method, url, headers, req.body, "",
@@ -896,6 +905,7 @@ void Daemon::on_subrequest(Child* c, Message& m) {
   uint64_t sub = m.request_id;
   Caller caller;
   if (!begin_call(c, "subrequest", parent, sub, body_handle, body, caller)) return;
+  count_subrequest(c, script_name.empty() ? "service" : "dispatch");
   int64_t worker_id = caller.worker_id;
   uint32_t depth = caller.depth;
   std::string public_id = caller.public_id;
@@ -1040,6 +1050,7 @@ Daemon::Child* Daemon::start_sandbox(int64_t ns_id, const Script& script, std::s
       return nullptr;
     }
     lru->deliberate = true;
+    evictions_++;
     kill_child(lru, "evicted (least recently used)");
   }
   Child* sb = nullptr;
@@ -1056,6 +1067,9 @@ Daemon::Child* Daemon::start_sandbox(int64_t ns_id, const Script& script, std::s
   }
   auto ns = store_->get_namespace_by_id(ns_id);
   sb->tenant = key;
+  sb->ns_id = ns_id;
+  sb->script = script.name;
+  ns_counters_[ns_id].cold_starts++;
   sb->label = (ns ? ns->name : std::to_string(ns_id)) + "/" + script.name;
   sb->title = "sandbox " + sb->label;
   sandboxes_by_tenant_[key].push_back(sb->id);
@@ -1125,6 +1139,7 @@ void Daemon::finish_call(Call* call, Message* response, ErrorCode code, const st
     body = handle && child ? held_body(child->id, handle) : nullptr;
     if (!body) body = std::make_shared<const std::string>(std::move(inline_body));
   }
+  int answered_status = status;  // for the log: what the caller got
   if (owned->client) {
     if (response) {
       HttpResponse resp;
@@ -1141,6 +1156,7 @@ void Daemon::finish_call(Call* call, Message* response, ErrorCode code, const st
         if (owned->chain->loop_hit) shown = ErrorCode::loop_limit;
         else if (owned->chain->limit_hit != ErrorCode::ok) shown = owned->chain->limit_hit;
       }
+      answered_status = public_error(shown).status;
       error_page(owned->client, shown, owned->public_id);
     }
   } else if (owned->parent_child) {
@@ -1155,6 +1171,7 @@ void Daemon::finish_call(Call* call, Message* response, ErrorCode code, const st
                             WireWriter().u32((uint32_t)code).str(message_for_caller(code, message)).data());
     }
   }
+  account_call(*owned, child, answered_status, response ? ErrorCode::ok : code, message, stack);
   if (!open && !held_.empty()) release_held(owned->id);
   // A sandbox that answers is healthy: its tenant's count of deaths restarts.
   if (response && child && child->role == Role::sandbox && !tenant_health_.empty())
@@ -1196,8 +1213,10 @@ void Daemon::begin_stop(const char* signal_name) {
   }
   stopping_ = true;
   sd_notify(0, "STOPPING=1");
+  tail_close_all();
   for (auto& s : servers_) s->stop_accepting();
   if (admin_server_) admin_server_->stop_accepting();
+  if (admin_tcp_server_) admin_tcp_server_->stop_accepting();
   if (metrics_server_) metrics_server_->stop_accepting();
   size_t inflight = 0;
   for (auto& [id, call] : calls_)
@@ -1219,6 +1238,8 @@ void Daemon::drain_step() {
     if (call->client) inflight++;
   size_t open = 0;
   for (auto& s : servers_) open += s->connection_count();
+  // Admin answers too (a deploy finishing, a tail told wfpd is stopping).
+  if (admin_server_) open += admin_server_->connection_count();
   if (inflight == 0 && open == 0) {
     logf(LogLevel::info, "drained: every request answered");
     event_base_loopexit(base_, nullptr);
@@ -1306,6 +1327,7 @@ void Daemon::reload() {
     list += (list.empty() ? "" : ", ") + key;
   }
   apply_reloadable(config_, next);
+  configure_access(true);
   LogLevel level;
   if (log_parse_level(config_.log_level, level)) log_set_level(level);
   HttpLimits limits;
@@ -1356,10 +1378,18 @@ int Daemon::run() {
   }
   HttpLimits admin_limits = limits;
   admin_limits.max_body_bytes = std::max<int64_t>(config_.max_script_bytes * 2 + (1 << 20), limits.max_body_bytes);
+  configure_access(false);
   admin_server_ = std::make_unique<HttpServer>(base_, admin_fd_, admin_limits, [this](std::shared_ptr<HttpExchange> ex) {
-    guarded("admin request", [&] { handle_admin_request(*this, ex); });
+    guarded("admin request", [&] { admin_request(ex, false); });
   });
   logf(LogLevel::info, "admin API on %s", config_.admin_socket.c_str());
+  if (admin_tcp_.fd >= 0) {
+    admin_tcp_server_ = std::make_unique<HttpServer>(base_, admin_tcp_.fd, admin_limits,
+                                                     [this](std::shared_ptr<HttpExchange> ex) {
+                                                       guarded("admin request", [&] { admin_request(ex, true); });
+                                                     });
+    logf(LogLevel::info, "admin API on http://%s (bearer token required)", admin_tcp_.address.c_str());
+  }
   if (metrics_listen_.fd >= 0) {
     metrics_server_ = std::make_unique<HttpServer>(base_, metrics_listen_.fd, limits,
                                                    [this](std::shared_ptr<HttpExchange> ex) {

@@ -20,6 +20,7 @@
 #include "ipc/errors.h"
 #include "ipc/wire.h"
 #include "supervisor/admin_api.h"
+#include "supervisor/admin_auth.h"
 #include "supervisor/cache_store.h"
 #include "supervisor/config.h"
 #include "supervisor/fetch_client.h"
@@ -51,6 +52,12 @@ class Daemon : public AdminBackend {
   int run();
   // Serves Prometheus metrics at /metrics on `l` (bound before the drop).
   void set_metrics_listener(Listener l) { metrics_listen_ = l; }
+  // Serves the admin API on `l` too (admin_listen, bound before the drop),
+  // to requests bearing `token` (read from admin_token_file while root).
+  void set_admin_tcp_listener(Listener l, std::string token) {
+    admin_tcp_ = l;
+    admin_gate_.set_token(std::move(token));
+  }
   // Where SIGHUP reads the configuration again, and the command-line
   // options laid over it each time.
   void set_reload_source(std::string path, std::function<void(Config&)> overrides) {
@@ -73,6 +80,11 @@ class Daemon : public AdminBackend {
   void cache_stats(const std::string& owner, std::function<void(CacheStats, std::string error)> done) override;
   void caches_dropped(int64_t namespace_id, int64_t script_id) override;
   void backup(std::function<void(std::string bytes, std::string error)> done) override;
+  std::string metrics_text() override;
+  nlohmann::json tail_create(const TailTarget& target) override;
+  bool tail_delete(const std::string& id) override;
+  void tail_poll(const std::string& id, int wait_ms,
+                 std::function<void(bool found, nlohmann::json result)> done) override;
 
   struct Child;
   struct Call;
@@ -173,11 +185,43 @@ class Daemon : public AdminBackend {
   event_base* base_ = nullptr;
   std::vector<std::unique_ptr<HttpServer>> servers_;
   std::unique_ptr<HttpServer> admin_server_;
+  // daemon_access.cc: the admin API's gate (token, rate) on both admin
+  // listeners, and the client address public requests are believed to have.
+  void admin_request(const std::shared_ptr<HttpExchange>& ex, bool tcp);
+  void configure_access(bool reread_token);  // from config_: at start and on SIGHUP
+  void add_forwarding_headers(const HttpRequest& req, HeaderList& headers, std::string& scheme);
+  Listener admin_tcp_;
+  std::unique_ptr<HttpServer> admin_tcp_server_;
+  AdminGate admin_gate_;
+  std::vector<Network> trusted_proxies_;
   // /metrics (daemon_cache.cc writes the text): counters kept as they happen.
   Listener metrics_listen_;
   std::unique_ptr<HttpServer> metrics_server_;
   void metrics_request(const std::shared_ptr<HttpExchange>& ex);
   uint64_t requests_total_ = 0;
+  // daemon_observe.cc: what each invocation did, for the log line, the
+  // metrics and tail sessions. Counters by namespace id; 0 = platform workers.
+  struct NsCounters {
+    std::map<std::string, uint64_t> outcomes;  // by outcome ("ok", "exception", …)
+    uint64_t cpu_us = 0, wall_us = 0;
+    uint64_t cold_starts = 0;
+    std::map<std::string, uint64_t> subrequests;  // by kind: fetch, service, dispatch, cache
+  };
+  std::map<int64_t, NsCounters> ns_counters_;
+  uint64_t evictions_ = 0;  // sandboxes ended to make room (least recently used)
+  void account_call(const Call& call, const Child* child, int status, ErrorCode code,
+                    const std::string& message, const std::string& stack);
+  void count_subrequest(const Child* c, const char* kind);
+  struct TailSession;
+  std::map<std::string, std::unique_ptr<TailSession>> tails_;  // by id
+  std::unordered_map<uint64_t, nlohmann::json> tail_logs_;  // call id → console lines so far
+  bool tailed(const Child* c, int64_t worker_id) const;
+  void tail_log(Child* c, uint64_t request_id, const std::string& level, const std::string& text);
+  void tail_push(TailSession& t, nlohmann::json event);
+  void tail_answer(TailSession& t);
+  void tail_expire();
+  void tail_close_all();
+  static void on_tail_timer(int fd, short what, void* arg);
   struct CacheCounters {
     uint64_t hits = 0, misses = 0, puts = 0, stored = 0, deletes = 0;
   };

@@ -64,6 +64,7 @@ bool Daemon::begin_call(Child* c, const char* what, uint64_t parent, uint64_t su
     return false;
   }
   (*caller.subrequests_left)--;
+  if (strcmp(what, "subrequest") != 0) count_subrequest(c, strcmp(what, "fetch") == 0 ? "fetch" : "cache");
   return true;
 }
 

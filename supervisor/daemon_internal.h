@@ -1,17 +1,53 @@
 // The records behind Daemon (daemon.h), shared by its source files
 // (daemon.cc: children and calls; daemon_fetch.cc: fetch(), held bodies,
-// outbound workers). Private to the supervisor.
+// outbound workers; daemon_cache.cc: the Cache API; daemon_access.cc: who
+// may use the admin API and what the public listener believes of its
+// peers; daemon_observe.cc: log lines, metrics and tail sessions).
+// Private to the supervisor.
 #pragma once
 #include <event2/event.h>
+#include <sys/random.h>
 
+#include <cstring>
+
+#include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_set>
 #include <vector>
 
+#include "ipc/log.h"
 #include "supervisor/daemon.h"
 
 namespace wfp {
+
+// `bytes` random bytes as lower-case hex (request and tail ids); at most 32.
+inline std::string random_hex(size_t bytes) {
+  unsigned char b[32];
+  if (bytes > sizeof b) bytes = sizeof b;
+  if (getrandom(b, bytes, 0) != (ssize_t)bytes) memset(b, 0, sizeof b);
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < bytes; i++) {
+    s += hex[b[i] >> 4];
+    s += hex[b[i] & 15];
+  }
+  return s;
+}
+
+// Runs a callback of the loop: an exception is logged, never let out.
+template <class F>
+void guarded(const char* where, F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    logf(LogLevel::error, "%s: %s", where, e.what());
+  } catch (...) {
+    logf(LogLevel::error, "%s: unknown exception", where);
+  }
+}
+
 
 // Limits of a whole chain of calls (DESIGN.md): depth and invocations.
 constexpr uint32_t kMaxDepth = 16;
@@ -35,6 +71,9 @@ struct Daemon::Child {
   std::string label;        // sandbox: "ns/name"
   uint64_t slot = 0;        // sandbox: the script id it loaded
   std::vector<Binding> bindings;  // sandbox: its script's (service bindings)
+  int64_t ns_id = 0;        // sandbox: its namespace's id…
+  std::string script;       // …and its script's name
+  bool loaded = false;      // its worker loaded (load_result ok)
   std::string cache_owner;  // sandbox: its cache store key ("s<script>" or "n<namespace>")
   int64_t cpu_ms = 0;       // sandbox: the script's own limits (0 = none)
   int64_t subrequests = 0;
@@ -90,6 +129,9 @@ struct Daemon::Call {
   uint64_t parent_call = 0;                // origin subrequest: the parent's request id
   int64_t subrequests_left = 0;            // the supervisor's own count (the runner counts too)
   event* timer = nullptr;
+  Clock::time_point started = Clock::now();
+  uint64_t cpu_us = 0;                     // the runner's count, from its answer
+  std::string method, url;                 // kept only while a tail session runs
 };
 
 // What a worker's own calls (subrequests, fetches) inherit from the request
@@ -110,6 +152,24 @@ struct Daemon::HeldBody {
   uint64_t child_id = 0;
   uint64_t call_id = 0;
   std::shared_ptr<const std::string> bytes;
+};
+
+// A `wfpctl tail` session (daemon_observe.cc): the events of its target
+// since the last poll, and the poll waiting for them.
+struct Daemon::TailSession {
+  Daemon* daemon = nullptr;
+  std::string id;
+  TailTarget target;
+  std::deque<nlohmann::json> events;
+  size_t bytes = 0;
+  uint64_t dropped = 0;
+  Clock::time_point last_poll = Clock::now();
+  std::function<void(bool, nlohmann::json)> waiting;  // a pending poll
+  event* timer = nullptr;                   // its deadline, or the batching delay
+  bool closing = false;                     // wfpd is stopping: answer and end
+  ~TailSession() {
+    if (timer) event_free(timer);
+  }
 };
 
 }  // namespace wfp

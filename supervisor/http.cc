@@ -717,6 +717,7 @@ struct Conn : std::enable_shared_from_this<Conn> {
   bufferevent* bev = nullptr;
   event* timer = nullptr;
   std::string peer;
+  long peer_uid = -1;
   bool closed = false;
   Phase phase = Phase::head;
   HttpLimits lim;  // captured when a request starts; set_limits applies to the next
@@ -882,6 +883,7 @@ struct Conn : std::enable_shared_from_this<Conn> {
     }
     evbuffer_drain(in, head_end);
     req.peer = peer;
+    req.peer_uid = peer_uid;
 
     if (!framing.has_body()) return dispatch();
     if (framing.has_length && framing.length > lim.max_body_bytes)
@@ -1191,6 +1193,13 @@ void HttpServer::Impl::accept(evutil_socket_t fd, const sockaddr* sa) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
   auto c = std::make_shared<Conn>(this, peer_string(sa));
+  if (sa->sa_family == AF_UNIX) {
+    // Who connected, as the kernel saw it at connect(): the admin API's
+    // rate limit counts per uid on its socket.
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) c->peer_uid = long(cred.uid);
+  }
   c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
   if (!c->bev) {
     ::close(fd);

@@ -30,6 +30,7 @@ struct HttpRequest {
   std::vector<HttpHeader> headers;  // trailers are never merged in
   std::string body;          // de-chunked; at most max_body_bytes
   std::string peer;          // "ADDR:PORT", or "unix" for Unix sockets
+  long peer_uid = -1;        // a Unix socket's peer (SO_PEERCRED); -1 on TCP
   bool keep_alive = true;
   // First header with this name (ASCII case-insensitive), or nullptr.
   const std::string* header(std::string_view name) const;

@@ -174,6 +174,11 @@ bool parse_networks(std::string_view list, std::vector<Network>& out, std::strin
   return true;
 }
 
+bool networks_contain(const std::vector<Network>& list, const sockaddr* sa) {
+  Canonical a;
+  return canonical(sa, a) && any_match(list, a);
+}
+
 bool NetworkPolicy::permits(const sockaddr* sa) const {
   Canonical a;
   if (!canonical(sa, a)) return false;

@@ -25,6 +25,10 @@ struct Network {
 // naming the bad entry.
 bool parse_networks(std::string_view list, std::vector<Network>& out, std::string& error);
 
+// True when `sa` (AF_INET or AF_INET6; a mapped IPv4 address as IPv4) is
+// in one of `list`. Other families: false.
+bool networks_contain(const std::vector<Network>& list, const sockaddr* sa);
+
 // The default of fetch_deny_networks: "this" network, loopback, link-local
 // (with 169.254.169.254), private, shared (CGNAT), unique-local,
 // multicast and reserved ranges of IPv4 and IPv6.

@@ -16,6 +16,7 @@
 
 #include "ipc/log.h"
 #include "sandbox/seccomp_policy.h"
+#include "supervisor/admin_auth.h"
 #include "supervisor/config.h"
 #include "supervisor/daemon.h"
 #include "supervisor/http.h"
@@ -175,6 +176,18 @@ int main(int argc, char** argv) {
     metrics.fd = wfp::http_listen_tcp(config.metrics_listen, metrics.address, error);
     if (metrics.fd < 0) fatal("metrics_listen " + config.metrics_listen + ": " + error);
   }
+  // The TCP admin listener and its token: both read while still root, so
+  // the token file may be one the service user cannot read (but then a
+  // SIGHUP, which reads it again, is refused; see wfpd.conf(5)).
+  wfp::Listener admin_tcp;
+  std::string admin_token;
+  if (!config.admin_listen.empty()) {
+    std::string error;
+    if (!wfp::load_admin_token(config.admin_token_file, admin_token, error))
+      fatal("admin_token_file: " + error);
+    admin_tcp.fd = wfp::http_listen_tcp(config.admin_listen, admin_tcp.address, error);
+    if (admin_tcp.fd < 0) fatal("admin_listen " + config.admin_listen + ": " + error);
+  }
   std::string admin_dir = parent_dir(config.admin_socket);
   if (!mkdir_p(admin_dir, 0755))
     fatal("admin_socket directory " + admin_dir + ": mkdir failed: " + strerror(errno));
@@ -205,6 +218,7 @@ int main(int argc, char** argv) {
   try {
     wfp::Daemon daemon(config, std::move(listeners), admin_fd, std::move(store));
     if (metrics.fd >= 0) daemon.set_metrics_listener(metrics);
+    if (admin_tcp.fd >= 0) daemon.set_admin_tcp_listener(admin_tcp, std::move(admin_token));
     if (config_given)
       daemon.set_reload_source(config_path, [listen_flags, admin_flag, data_flag](wfp::Config& c) {
         if (!listen_flags.empty()) c.listen = listen_flags;

@@ -26,10 +26,10 @@ const Forgery kForgeries[] = {
     {"subresponse", "__wfp_test.frame(8, 1, '');", "message subresponse may not be sent by a sandbox"},
     {"compile-result", "__wfp_test.frame(12, 1, '');", "message compile_result may not be sent by a sandbox"},
     {"answer-for-a-request-not-held",
-     "__wfp_test.frame(5, 987654321, u32(200) + str('OK') + pairs([]) + str('stolen') + u64(0) + u8(0));",
+     "__wfp_test.frame(5, 987654321, u32(200) + str('OK') + pairs([]) + str('stolen') + u64(0) + u8(0) + u64(0));",
      "answer for a request it does not hold"},
     {"failure-for-a-request-not-held",
-     "__wfp_test.frame(6, 987654321, u32(1) + str('forged') + str('') + u8(0));",
+     "__wfp_test.frame(6, 987654321, u32(1) + str('forged') + str('') + u8(0) + u64(0));",
      "answer for a request it does not hold"},
     {"subrequest-naming-another-request",
      "__wfp_test.frame(7, 1, u64(1) + str('DISPATCHER') + str('good') + str('') + str('GET') + str('http://good/')"

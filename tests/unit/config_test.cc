@@ -60,6 +60,10 @@ TEST(Config, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(c.max_connections, 10000);
   EXPECT_EQ(c.header_timeout_ms, 10000);
   EXPECT_EQ(c.log_level, "info");
+  EXPECT_EQ(c.admin_listen, "");
+  EXPECT_EQ(c.admin_token_file, "");
+  EXPECT_EQ(c.admin_rate_limit, 50);
+  EXPECT_EQ(c.trusted_proxies, "");
 }
 
 TEST(Config, TheDefaultsPassTheirOwnChecks) {
@@ -81,9 +85,13 @@ TEST(Config, TheTableDeclaresEveryKeyOnceWithSaneBounds) {
       EXPECT_LE(d, k.max) << k.name;
     }
   }
-  EXPECT_EQ(names.size(), 29u);
+  EXPECT_EQ(names.size(), 33u);
   for (const char* must : {"listen",
                            "admin_socket",
+                           "admin_listen",
+                           "admin_token_file",
+                           "admin_rate_limit",
+                           "trusted_proxies",
                            "data_dir",
                            "user",
                            "group",
@@ -135,6 +143,13 @@ TEST(Config, TheTablesBoundsAreTheDocumentedOnes) {
   EXPECT_EQ(key("log_level").type, ConfigType::string);
   EXPECT_FALSE(key("listen").reloadable);
   EXPECT_TRUE(key("log_level").reloadable);
+  EXPECT_EQ(key("admin_rate_limit").min, 0);
+  EXPECT_EQ(key("admin_rate_limit").max, 1000000);
+  EXPECT_TRUE(key("admin_rate_limit").reloadable);
+  EXPECT_FALSE(key("admin_listen").reloadable);
+  EXPECT_TRUE(key("admin_token_file").reloadable);
+  EXPECT_TRUE(key("trusted_proxies").reloadable);
+  EXPECT_EQ(key("trusted_proxies").type, ConfigType::network_list);
 }
 
 TEST(Config, ParsesKeysValuesCommentsAndBlankLines) {
@@ -319,4 +334,51 @@ TEST(Config, FetchNetworksAreCheckedAndMayBeEmpty) {
   EXPECT_FALSE(parse_config("fetch_allow_networks = 10.0.0.0/33\n", "t.conf", c, errors));
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_NE(errors[0].find("t.conf:1: fetch_allow_networks"), std::string::npos) << errors[0];
+}
+
+TEST(Config, AdminListenNeedsATokenFile) {
+  Config c = default_config();
+  c.admin_listen = "127.0.0.1:9443";
+  std::vector<std::string> errors;
+  EXPECT_FALSE(check_config(c, errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0],
+            "admin_listen: set, but admin_token_file is not: the TCP admin API requires a bearer token");
+  errors.clear();
+  c.admin_listen = "localhost:9443";
+  c.admin_token_file = "/nonexistent/token";
+  EXPECT_FALSE(check_config(c, errors));
+  std::string all;
+  for (auto& e : errors) all += e + "\n";
+  EXPECT_NE(all.find("admin_listen: listen: \"localhost:9443\""), std::string::npos) << all;
+  EXPECT_NE(all.find("admin_token_file: /nonexistent/token: cannot open"), std::string::npos) << all;
+}
+
+TEST(Config, TheTokenFileIsCheckedForItsModeAndLength) {
+  std::string dir = (std::filesystem::temp_directory_path() / "wfp-config-XXXXXX").string();
+  ASSERT_TRUE(mkdtemp(dir.data()));
+  std::string path = dir + "/token";
+  std::ofstream(path) << std::string(40, 'k') << "\n";
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                                         std::filesystem::perms::group_read | std::filesystem::perms::others_read);
+  Config c = default_config();
+  c.admin_listen = "127.0.0.1:0";
+  c.admin_token_file = path;
+  std::vector<std::string> errors;
+  EXPECT_FALSE(check_config(c, errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].rfind("admin_token_file: " + path + ": has mode 0644", 0), 0u) << errors[0];
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  errors.clear();
+  EXPECT_TRUE(check_config(c, errors)) << errors[0];
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Config, TrustedProxiesAndTheAdminRateAreParsed) {
+  Parsed p = parse("trusted_proxies = 10.0.0.0/8, ::1\nadmin_rate_limit = 0\n");
+  ASSERT_TRUE(p.ok) << p.errors[0];
+  EXPECT_EQ(p.config.trusted_proxies, "10.0.0.0/8, ::1");
+  EXPECT_EQ(p.config.admin_rate_limit, 0);
+  EXPECT_NE(only_error("trusted_proxies = 10.0.0.0/99").find("trusted_proxies: bad network"), std::string::npos);
+  EXPECT_EQ(only_error("admin_rate_limit = -1"), "wfpd.conf:1: admin_rate_limit: -1 is below the minimum 0");
 }

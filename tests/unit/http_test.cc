@@ -252,6 +252,7 @@ TEST(HttpServer, ServesTwoRequestsOnOneKeepAliveConnection) {
   EXPECT_EQ(h.seen[0].path, "/one");
   EXPECT_EQ(h.seen[0].host, "t.example");
   EXPECT_EQ(h.seen[0].peer.rfind("127.0.0.1:", 0), 0u) << h.seen[0].peer;
+  EXPECT_EQ(h.seen[0].peer_uid, -1);  // no uid on TCP
   EXPECT_FALSE(c->eof);
 }
 
@@ -1044,12 +1045,14 @@ TEST(HttpListen, ReplacesAStaleUnixSocketAndSetsItsMode) {
   EXPECT_EQ(st.st_mode & 0777, 0660u);
   EXPECT_TRUE(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 
-  // Serve on it: the peer is "unix".
+  // Serve on it: the peer is "unix", with the uid the kernel saw connect.
   event_base* base = event_base_new();
   std::vector<std::string> peers;
+  long peer_uid = -1;
   {
     HttpServer server(base, fd, test_limits(), [&](std::shared_ptr<HttpExchange> ex) {
       peers.push_back(ex->request().peer);
+      peer_uid = ex->request().peer_uid;
       Harness::echo(*ex);
     });
     int c = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -1076,6 +1079,7 @@ TEST(HttpListen, ReplacesAStaleUnixSocketAndSetsItsMode) {
   event_base_free(base);
   ASSERT_EQ(peers.size(), 1u);
   EXPECT_EQ(peers[0], "unix");
+  EXPECT_EQ(peer_uid, long(getuid()));
 
   // A regular file at the path is somebody's data: left alone.
   unlink(path.c_str());

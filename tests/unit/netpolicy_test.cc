@@ -175,6 +175,16 @@ TEST(NetPolicy, OtherAddressFamiliesAreNeverPermitted) {
   EXPECT_FALSE(p.permits(nullptr));
 }
 
+TEST(NetPolicy, NetworksContainTheirAddressesAndMappedOnes) {
+  std::vector<Network> list = parse_ok("127.0.0.1/32, 10.0.0.0/8, 2001:db8::/32");
+  EXPECT_TRUE(networks_contain(list, Addr("127.0.0.1").sa()));
+  EXPECT_TRUE(networks_contain(list, Addr("::ffff:10.9.8.7").sa()));
+  EXPECT_TRUE(networks_contain(list, Addr("2001:db8::1").sa()));
+  EXPECT_FALSE(networks_contain(list, Addr("127.0.0.2").sa()));
+  EXPECT_FALSE(networks_contain(list, Addr("::1").sa()));
+  EXPECT_FALSE(networks_contain({}, Addr("127.0.0.1").sa()));
+}
+
 TEST(NetPolicy, AddressTextShowsMappedAddressesAsIpv4) {
   EXPECT_EQ(NetworkPolicy::address_text(Addr("127.0.0.1").sa()), "127.0.0.1");
   EXPECT_EQ(NetworkPolicy::address_text(Addr("::ffff:7f00:1").sa()), "127.0.0.1");
