@@ -149,17 +149,65 @@ run: deps all
 lint-man:
 	mandoc -Tlint -W style man/*.[0-9]
 
+# --- install ------------------------------------------------------------------
+# FHS places under PREFIX (/usr/local by default; a package uses
+# PREFIX=/usr), all below DESTDIR when given (a staging tree: nothing is
+# then done to the running system). /etc/wfp/wfpd.conf is always in /etc,
+# where wfpd looks for it, and an existing one is never replaced. The
+# unit and tmpfiles.d entry go where systemd looks: for PREFIX=/usr, the
+# directories systemd's pkg-config file names (/lib/systemd/system and
+# /usr/lib/tmpfiles.d on Debian 12); otherwise under PREFIX/lib, which
+# systemd searches for /usr/local (for another PREFIX, set UNITDIR and
+# TMPFILESDIR to /etc/systemd/system and /etc/tmpfiles.d). The runtime's
+# JavaScript is built into wfpd; the copies in share/wfp/runtime are for
+# reading, hence read-only.
+SBINDIR      = $(PREFIX)/sbin
+BINDIR       = $(PREFIX)/bin
+MANDIR       = $(PREFIX)/share/man
+DATADIR      = $(PREFIX)/share/wfp
+systemd_dir  = $(if $(filter /usr,$(PREFIX)),$(or $(shell pkg-config --variable=$(1) systemd 2>/dev/null),$(2)),$(PREFIX)/lib/$(3))
+UNITDIR      = $(call systemd_dir,systemdsystemunitdir,/lib/systemd/system,systemd/system)
+TMPFILESDIR  = $(call systemd_dir,tmpfilesdir,/usr/lib/tmpfiles.d,tmpfiles.d)
+RUNTIME_JS  := $(wildcard sandbox/*.js)
+EXAMPLES_JS := $(wildcard tools/demo/*.js)
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man5 \
-	  $(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)/etc/wfp
-	install -m 0755 $(BUILD)/wfpd $(DESTDIR)$(PREFIX)/sbin/wfpd
-	install -m 0755 $(BUILD)/wfpctl $(DESTDIR)$(PREFIX)/bin/wfpctl
-	install -m 0644 man/wfpd.8 man/wfpctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -m 0644 man/wfpd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	install -m 0644 man/wfp-runtime.7 $(DESTDIR)$(PREFIX)/share/man/man7/
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)/runtime $(DESTDIR)$(DATADIR)/examples \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)/etc/wfp
+	install -m 0755 $(BUILD)/wfpd $(DESTDIR)$(SBINDIR)/wfpd
+	install -m 0755 $(BUILD)/wfpctl $(DESTDIR)$(BINDIR)/wfpctl
+	install -m 0644 man/wfpd.8 man/wfpctl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/wfpd.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/wfp-runtime.7 $(DESTDIR)$(MANDIR)/man7/
+	install -m 0444 $(RUNTIME_JS) $(DESTDIR)$(DATADIR)/runtime/
+	install -m 0644 $(EXAMPLES_JS) $(DESTDIR)$(DATADIR)/examples/
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' dist/wfpd.service > $(DESTDIR)$(UNITDIR)/wfpd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/wfpd.service
+	install -m 0644 dist/wfp-tmpfiles.conf $(DESTDIR)$(TMPFILESDIR)/wfp.conf
 	[ -e $(DESTDIR)/etc/wfp/wfpd.conf ] || install -m 0644 tools/wfpd.conf $(DESTDIR)/etc/wfp/wfpd.conf
-	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && ! getent passwd wfp >/dev/null; then \
-	  useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin wfp; fi
+	@# On the running system (no DESTDIR) as root: the service user, the
+	@# store's directory (as tmpfiles.d would make it at boot), and systemd
+	@# told about the unit if systemd is running.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+	  if ! getent passwd wfp >/dev/null; then \
+	    echo "useradd --system --user-group wfp"; \
+	    useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin wfp; fi; \
+	  install -d -m 0750 -o wfp -g wfp /var/lib/wfp; \
+	  if [ -d /run/systemd/system ]; then echo "systemctl daemon-reload"; systemctl daemon-reload; fi; \
+	fi
+
+# Removes what install put in place, except the configuration, the store
+# (/var/lib/wfp) and the service user, which are the operator's.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/wfpd $(DESTDIR)$(BINDIR)/wfpctl \
+	  $(DESTDIR)$(MANDIR)/man8/wfpd.8 $(DESTDIR)$(MANDIR)/man8/wfpctl.8 \
+	  $(DESTDIR)$(MANDIR)/man5/wfpd.conf.5 $(DESTDIR)$(MANDIR)/man7/wfp-runtime.7 \
+	  $(DESTDIR)$(UNITDIR)/wfpd.service $(DESTDIR)$(TMPFILESDIR)/wfp.conf
+	rm -rf $(DESTDIR)$(DATADIR)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && [ -d /run/systemd/system ]; then \
+	  echo "systemctl daemon-reload"; systemctl daemon-reload; fi
+.PHONY: uninstall
 
 clean:
 	rm -rf $(BUILD)

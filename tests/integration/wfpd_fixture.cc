@@ -130,7 +130,8 @@ std::string config_key(const std::string& line) {
 }
 }  // namespace
 
-Wfpd::Wfpd(const std::string& extra_config, const std::string& binary) : binary_(binary) {
+Wfpd::Wfpd(const std::string& extra_config, const std::string& binary, std::vector<std::string> extra_env)
+    : binary_(binary), extra_env_(std::move(extra_env)) {
   char tmpl[] = "/tmp/wfp-test-XXXXXX";
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
   dir_ = tmpl;
@@ -146,7 +147,10 @@ Wfpd::Wfpd(const std::string& extra_config, const std::string& binary) : binary_
                          "cpu_ms = 200\n"
                          "wall_ms = 5000\n"
                          "memory_mb = 64\n"
-                         "log_level = debug\n";
+                         "log_level = debug\n"
+                         // Tests drive the admin API as fast as they can;
+                         // admin_access_test.cc sets a limit of its own.
+                         "admin_rate_limit = 0\n";
   // wfpd refuses a key set twice: a key in extra_config replaces ours.
   std::vector<std::string> overridden;
   std::istringstream extra(extra_config);
@@ -173,6 +177,13 @@ Wfpd::~Wfpd() {
 void Wfpd::start() {
   if (pid_ > 0) return;
   unlink(socket_.c_str());
+  // The environment is built before fork: the child only execs. The
+  // extra entries come first, so they win over inherited ones (getenv
+  // returns the first match).
+  std::vector<char*> envp;
+  for (auto& e : extra_env_) envp.push_back(const_cast<char*>(e.c_str()));
+  for (char** e = environ; *e; e++) envp.push_back(*e);
+  envp.push_back(nullptr);
   pid_ = fork();
   if (pid_ == 0) {
     int fd = open((dir_ + "/wfpd.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -181,7 +192,8 @@ void Wfpd::start() {
     dup2(nul, 0);
     dup2(nul, 1);
     // argv[0] stays "wfpd": the children's titles ("wfpd: sandbox …") start with it.
-    execl(bin(binary_).c_str(), "wfpd", "-c", config_path_.c_str(), (char*)nullptr);
+    const char* argv[] = {"wfpd", "-c", config_path_.c_str(), nullptr};
+    execve(bin(binary_).c_str(), const_cast<char**>(argv), envp.data());
     _exit(127);
   }
   // Ready when the admin API answers with the bound address.

@@ -27,8 +27,10 @@ class Wfpd {
   // Starts wfpd with the test configuration plus `extra_config` lines (a
   // key set there replaces the test configuration's own value). `binary`
   // is the program in $WFP_BUILD_DIR to run: "wfpd-test" is the test
-  // build with hooks (tests/security).
-  explicit Wfpd(const std::string& extra_config = "", const std::string& binary = "wfpd");
+  // build with hooks (tests/security). `extra_env` entries ("NAME=value")
+  // are added to wfpd's environment, e.g. NOTIFY_SOCKET.
+  explicit Wfpd(const std::string& extra_config = "", const std::string& binary = "wfpd",
+                std::vector<std::string> extra_env = {});
   ~Wfpd();
   Wfpd(const Wfpd&) = delete;
   Wfpd& operator=(const Wfpd&) = delete;
@@ -59,6 +61,7 @@ class Wfpd {
 
  private:
   std::string dir_, socket_, config_path_, binary_;
+  std::vector<std::string> extra_env_;
   pid_t pid_ = -1;
   int port_ = 0;
 };
