@@ -3,16 +3,17 @@
 // Runs as the operator; arguments are checked before anything is sent, and
 // wfpd's answers are treated as data to print, never as instructions.
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -24,6 +25,7 @@
 
 #include "supervisor/names.h"
 #include "supervisor/wfpctl_client.h"
+#include "supervisor/wfpctl_tail.h"
 
 #ifndef WFP_VERSION
 #define WFP_VERSION "unknown"  // the Makefile passes the release's version
@@ -37,6 +39,7 @@ using ojson = nlohmann::ordered_json;
 
 constexpr const char* kDefaultSocket = "/run/wfp/admin.sock";
 constexpr const char* kNamespaces = "/workers/dispatch/namespaces";
+constexpr size_t kMaxTags = 8;  // per script, DESIGN.md
 constexpr const char* kGlobalUsage = "wfpctl [--socket PATH] [--json] COMMAND [ARGS...]";
 
 // Thrown to leave with an exit status once the message is printed:
@@ -138,7 +141,21 @@ void print_table(const std::vector<std::string>& header,
   for (auto& r : rows) line(r);
 }
 
-void print_json(const ojson& j) {
+// wfpd never sends a secret's value; dropping any "text" of a secret_text
+// binding here as well keeps that promise should an answer ever hold one.
+void drop_secret_values(ojson& j) {
+  if (j.is_object()) {
+    auto type = j.find("type");
+    if (type != j.end() && *type == "secret_text") j.erase("text");
+    for (auto& el : j.items()) drop_secret_values(el.value());
+  } else if (j.is_array()) {
+    for (auto& e : j) drop_secret_values(e);
+  }
+}
+
+void print_json(const ojson& answer) {
+  ojson j = answer;
+  drop_secret_values(j);
   printf("%s\n", j.dump(2, ' ', false, ojson::error_handler_t::replace).c_str());
 }
 
@@ -299,16 +316,50 @@ int64_t need_count(const Ctx& c, const std::string& text, const char* flag, int6
   return v;
 }
 
-std::string read_file_arg(const Ctx& c, const std::string& path) {
-  if (path == "-") {
-    std::string s((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-    if (std::cin.bad()) usage_error(c.cmd, "cannot read standard input");
-    return s;
+// A script's tags, as given to deploy or `script tags`: each valid, none
+// twice, at most 8 (DESIGN.md); checked here so nothing is sent.
+ojson need_tags(const Ctx& c, const std::vector<std::string>& given) {
+  ojson tags = ojson::array();
+  std::set<std::string> seen;
+  for (auto& t : given) {
+    if (!valid_tag(t))
+      usage_error(c.cmd,
+                  "tag \"" + printable(t) +
+                      "\" is invalid: 1 to 64 printable characters, no ',', '&', ':' or space");
+    if (!seen.insert(t).second) usage_error(c.cmd, "tag \"" + t + "\" is given twice");
+    tags.push_back(t);
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) usage_error(c.cmd, "cannot read " + path + ": " + strerror(errno));
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) usage_error(c.cmd, "cannot read " + path + ": " + strerror(errno));
+  if (tags.size() > kMaxTags)
+    usage_error(c.cmd, "a script takes at most " + std::to_string(kMaxTags) + " tags, not " +
+                           std::to_string(tags.size()));
+  return tags;
+}
+
+// A FILE argument that can't be read is the operator's mistake, so a usage
+// error naming the file; a directory is refused before reading, since
+// reading one fails with EISDIR only on some systems and streams hide why.
+std::string read_file_arg(const Ctx& c, const std::string& path) {
+  bool is_stdin = path == "-";
+  int fd = is_stdin ? STDIN_FILENO : open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  std::string shown = is_stdin ? std::string("standard input") : printable(path);
+  if (fd < 0) usage_error(c.cmd, "cannot read " + shown + ": " + strerror(errno));
+  auto fail = [&](int err) {
+    if (!is_stdin) close(fd);
+    usage_error(c.cmd, "cannot read " + shown + ": " + strerror(err));
+  };
+  struct stat st;
+  if (fstat(fd, &st) != 0) fail(errno);
+  if (S_ISDIR(st.st_mode)) fail(EISDIR);
+  std::string s;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(errno);
+    if (n == 0) break;
+    s.append(buf, size_t(n));
+  }
+  if (!is_stdin) close(fd);
   return s;
 }
 
@@ -447,15 +498,7 @@ void cmd_script_deploy(Ctx& c) {
   const std::string& ns = need_name(c, c.args[0], "namespace");
   const std::string& name = need_name(c, c.args[1], "script");
   ojson metadata = {{"body_part", "worker.js"}};
-  ojson tags = ojson::array();
-  for (auto& t : c.all("tag")) {
-    if (!valid_tag(t))
-      usage_error(c.cmd,
-                  "tag \"" + printable(t) +
-                      "\" is invalid: 1 to 64 printable characters, no ',', '&', ':' or space");
-    tags.push_back(t);
-  }
-  if (tags.size() > 8) usage_error(c.cmd, "a script takes at most 8 tags");
+  ojson tags = need_tags(c, c.all("tag"));
   if (!tags.empty()) metadata["tags"] = tags;
   ojson limits = ojson::object();
   if (auto v = c.last("cpu-ms")) limits["cpu_ms"] = need_count(c, *v, "cpu-ms", 300000);
@@ -690,13 +733,11 @@ void cmd_script_secret_delete(Ctx& c) {
 void cmd_script_tags(Ctx& c) {
   const std::string& ns = need_name(c, c.args[0], "namespace");
   const std::string& name = need_name(c, c.args[1], "script");
-  std::vector<std::string> tags(c.args.begin() + 2, c.args.end());
-  bool replace = !tags.empty() || c.has("clear");
-  if (c.has("clear") && !tags.empty()) usage_error(c.cmd, "give tags or --clear, not both");
-  for (auto& t : tags)
-    if (!valid_tag(t)) usage_error(c.cmd, "tag \"" + printable(t) + "\" is invalid");
-  if (tags.size() > 8) usage_error(c.cmd, "a script takes at most 8 tags");
-  Answer a = replace ? api_json(c, "PUT", script_path(ns, name) + "/tags", ojson(tags))
+  std::vector<std::string> given(c.args.begin() + 2, c.args.end());
+  bool replace = !given.empty() || c.has("clear");
+  if (c.has("clear") && !given.empty()) usage_error(c.cmd, "give tags or --clear, not both");
+  ojson tags = need_tags(c, given);
+  Answer a = replace ? api_json(c, "PUT", script_path(ns, name) + "/tags", tags)
                      : api(c, "GET", script_path(ns, name) + "/tags");
   if (c.json) return print_json(a.result);
   for (auto& t : a.result) printf("%s\n", scalar(t).c_str());
@@ -856,6 +897,22 @@ void cmd_status(Ctx& c) {
   }
 }
 
+// tail NS/NAME (a user worker) or tail WORKER (a platform worker).
+void cmd_tail(Ctx& c) {
+  const std::string& target = c.args[0];
+  size_t slash = target.find('/');
+  std::string base;
+  if (slash != std::string::npos) {
+    std::string ns = target.substr(0, slash), name = target.substr(slash + 1);
+    need_name(c, ns, "namespace");
+    need_name(c, name, "script");
+    base = script_path(ns, name);
+  } else {
+    base = "/workers/scripts/" + percent_encode(need_name(c, target, "worker"));
+  }
+  throw Exit{run_tail(c.socket, base, target, c.json)};
+}
+
 void cmd_not_implemented(Ctx& c) {
   std::string words;
   for (auto& w : c.cmd->words) words += (words.empty() ? "" : " ") + w;
@@ -933,7 +990,7 @@ const std::vector<Command>& commands() {
        "script tags NS NAME [T...] [--clear]",
        {{"clear", false}},
        2,
-       10,
+       SIZE_MAX,  // need_tags says "at most 8", clearer than "unexpected argument"
        cmd_script_tags},
       {{"worker", "deploy"},
        "worker deploy NAME FILE [--dispatch-namespace "
@@ -951,8 +1008,7 @@ const std::vector<Command>& commands() {
       {{"route", "delete"}, "route delete PATTERN", {}, 1, 1, cmd_route_delete},
       {{"status"}, "status", {}, 0, 0, cmd_status},
       {{"cache", "purge"}, "cache purge NS NAME [--url URL]", {{"url", true}}, 2, 2, cmd_cache_purge},
-      // In DESIGN.md's grammar; the daemon side does not exist yet.
-      {{"tail"}, "tail NS/NAME | tail WORKER", {}, 1, 1, cmd_not_implemented},
+      {{"tail"}, "tail NS/NAME | tail WORKER", {}, 1, 1, cmd_tail},
       {{"backup"}, "backup FILE", {}, 1, 1, cmd_backup},
   };
   return table;
@@ -962,11 +1018,29 @@ void print_help(FILE* out) {
   fprintf(out, "usage: %s\n\ncommands:\n", kGlobalUsage);
   for (auto& c : commands())
     if (c.run != cmd_not_implemented) fprintf(out, "  %s\n", c.usage);
+  // Every global option is listed: the docs test reads this list.
   fprintf(out,
-          "\n--socket defaults to $WFP_ADMIN_SOCKET, else %s.\n"
-          "--json prints the API's result as JSON. `wfpctl COMMAND --help` shows one command.\n"
+          "\noptions:\n"
+          "  --socket PATH  the admin socket (default $WFP_ADMIN_SOCKET, else %s)\n"
+          "  --json         print the API's result as JSON\n"
+          "  -h, --help     this list; after a COMMAND, its usage\n"
+          "  --version      print wfpctl's version\n"
           "See wfpctl(8).\n",
           kDefaultSocket);
+}
+
+// The name of the positional argument at `index`, as the usage line spells
+// it ("script deploy NS NAME FILE ..." gives NS, NAME, FILE), so "missing
+// FILE" says which one; "argument" past the names the usage line gives.
+std::string arg_name(const Command& cmd, size_t index) {
+  std::istringstream usage(cmd.usage);
+  std::string word;
+  for (size_t w = 0; w < cmd.words.size() && usage >> word;) w++;
+  for (size_t i = 0; usage >> word; i++) {
+    if (word.empty() || !(word[0] >= 'A' && word[0] <= 'Z')) break;
+    if (i == index) return word;
+  }
+  return "argument";
 }
 
 bool is_help(std::string_view a) {
@@ -1098,7 +1172,7 @@ int run(int argc, char** argv) {
     }
     c.opts.emplace_back(name, value);
   }
-  if (c.args.size() < cmd->min_args) usage_error(cmd, "missing argument");
+  if (c.args.size() < cmd->min_args) usage_error(cmd, "missing " + arg_name(*cmd, c.args.size()));
   if (c.args.size() > cmd->max_args)
     usage_error(cmd, "unexpected argument \"" + printable(c.args[cmd->max_args]) + "\"");
 
