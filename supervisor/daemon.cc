@@ -175,6 +175,7 @@ Daemon::~Daemon() {
   zygote_.reset();
   for (event* e : signal_events_) event_free(e);
   if (tick_) event_free(tick_);
+  if (unpark_ev_) event_free(unpark_ev_);
   if (watchdog_) event_free(watchdog_);
   if (drain_) event_free(drain_);
   if (base_) event_base_free(base_);
@@ -273,6 +274,7 @@ void Daemon::child_gone(Child* c, const std::string& why) {
     if (v.empty()) sandboxes_by_tenant_.erase(c->tenant);
   }
   spares_.erase(std::remove(spares_.begin(), spares_.end(), c->id), spares_.end());
+  if (c->role == Role::sandbox) schedule_unpark();
   if (c->role == Role::compiler && c->compiling) {
     // Only the script being compiled is refused: a compile that overran
     // its deadline or crashed the compiler is that script's doing. The
@@ -656,6 +658,17 @@ void Daemon::on_tick() {
     it = lingering_.erase(it);
   }
   if (!tails_.empty()) tail_expire();
+  if (!parked_.empty()) {
+    std::deque<Parked> keep;
+    for (Parked& p : parked_) {
+      auto c = children_.find(p.child_id);
+      Caller caller;
+      if (c == children_.end() || c->second->dead) continue;
+      WireReader r(p.msg.payload);
+      if (find_caller(c->second.get(), r.u64(), caller)) keep.push_back(std::move(p));
+    }
+    parked_.swap(keep);
+  }
   for (Child* c : live_children(Role::compiler))
     if (c->compiling && now > c->compile_deadline) kill_child(c, "a compile ran past its deadline");
   // Expired cache entries are reclaimed in the background, a little at a time.
@@ -796,6 +809,7 @@ nlohmann::json Daemon::status() {
           {"children", children},
           {"pool", {{"sandboxes", sandboxes}, {"spares", spares_.size()}, {"max_total", config_.pool_max_total}}},
           {"requests_in_flight", calls_.size()},
+          {"queued", parked_.size()},
           {"namespaces", per_ns},
           {"workers", store_->list_workers().size()},
           {"routes", routes_.size()}};
@@ -962,7 +976,14 @@ void Daemon::on_subrequest(Child* c, Message& m) {
       std::string error;
       ErrorCode code = ErrorCode::ok;
       target = start_sandbox(ns_id, *script, error, code);
-      if (!target) return refuse(code, error);
+      // Every sandbox busy and the pool full: the call waits for one to
+      // be free, while the queue has room (queue_max).
+      if (!target && code == ErrorCode::overloaded && park(c, m, caller)) return;
+      if (!target) {
+        // Uncaught by the dispatch worker, it is the client's 503/1200.
+        if (code == ErrorCode::overloaded && chain->limit_hit == ErrorCode::ok) chain->limit_hit = code;
+        return refuse(code, error);
+      }
     }
     slot = target->slot;
     // The script's own limits against the configured ones (as they are
@@ -1003,6 +1024,55 @@ void Daemon::on_subrequest(Child* c, Message& m) {
   Call* raw = call.get();
   calls_[call->id] = std::move(call);
   send_request(raw, target, slot, method, url, headers, body, args, cpu, subs);
+}
+
+// The queue of dispatches waiting for a sandbox (queue_max). A parked call
+// is the caller's message as it came, run again once a sandbox is free;
+// what its first run took (one subrequest of the budget, the count in
+// the metrics) is given back, since the next run takes it again.
+bool Daemon::park(Child* c, const Message& m, const Caller& caller) {
+  if ((int64_t)parked_.size() >= config_.queue_max) return false;
+  (*caller.subrequests_left)++;
+  auto& n = ns_counters_[c->role == Role::sandbox ? c->ns_id : 0].subrequests["dispatch"];
+  if (n > 0) n--;
+  parked_.push_back(Parked{c->id, m, Clock::now()});
+  return true;
+}
+
+void Daemon::schedule_unpark() {
+  if (parked_.empty()) return;
+  if (!unpark_ev_) {
+    unpark_ev_ = event_new(base_, -1, 0, [](int, short, void* arg) {
+      auto* d = (Daemon*)arg;
+      guarded("queue", [&] { d->unpark(); });
+      guarded("reap", [&] { d->reap(); });
+    }, this);
+  }
+  event_active(unpark_ev_, EV_TIMEOUT, 0);
+}
+
+// Runs parked calls in order while the pool has room; one that finds it
+// full again goes back to the head of the queue. A call whose caller is
+// gone (answered, timed out, died) is dropped: nobody waits for it.
+void Daemon::unpark() {
+  while (!parked_.empty()) {
+    Parked p = std::move(parked_.front());
+    parked_.pop_front();
+    auto it = children_.find(p.child_id);
+    if (it == children_.end() || it->second->dead) continue;
+    Child* c = it->second.get();
+    WireReader r(p.msg.payload);
+    Caller caller;
+    if (!find_caller(c, r.u64(), caller)) continue;
+    size_t before = parked_.size();
+    on_subrequest(c, p.msg);
+    if (parked_.size() > before) {
+      // Still full: it went to the back; it belongs at the front.
+      parked_.push_front(std::move(parked_.back()));
+      parked_.pop_back();
+      return;
+    }
+  }
 }
 
 // A running sandbox of the tenant that can take one more request, or
@@ -1106,6 +1176,7 @@ void Daemon::finish_call(Call* call, Message* response, ErrorCode code, const st
   if (child) {
     child->inflight--;
     child->last_used = Clock::now();
+    if (child->inflight == 0 && child->role == Role::sandbox) schedule_unpark();
     // An answered request whose runner keeps it open (waitUntil work) may
     // still call out, for as long as the runner keeps it (30 s).
     if (open && !child->dead)

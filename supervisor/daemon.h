@@ -169,6 +169,17 @@ class Daemon : public AdminBackend {
 
   void finish_call(Call* call, Message* response, ErrorCode code, const std::string& message,
                    const std::string& stack, bool open = false);
+  // Dispatches waiting for a free sandbox when the pool is full (queue_max).
+  struct Parked {
+    uint64_t child_id;  // the caller
+    Message msg;        // its subrequest, as it came
+    Clock::time_point since;
+  };
+  std::deque<Parked> parked_;
+  event* unpark_ev_ = nullptr;
+  bool park(Child* c, const Message& m, const Caller& caller);
+  void schedule_unpark();
+  void unpark();
   Child* running_sandbox(const std::string& tenant_key);
   Child* start_sandbox(int64_t ns_id, const Script& script, std::string& error, ErrorCode& code);
   void send_request(Call* call, Child* target, uint64_t slot, const std::string& method,

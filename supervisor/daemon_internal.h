@@ -101,7 +101,7 @@ struct Daemon::Child {
 struct Daemon::Chain {
   int invocations = 1;    // workers run for this client request so far
   bool loop_hit = false;  // some call was refused at the depth limit
-  ErrorCode limit_hit = ErrorCode::ok;  // some call failed at a resource limit
+  ErrorCode limit_hit = ErrorCode::ok;  // some call failed at a resource limit, or found the pool and queue full
 };
 
 // Where the fetches of a user worker reached through a dispatch binding

@@ -440,8 +440,9 @@ std::string Daemon::metrics_text() {
   line("wfp_evictions_total", "", std::to_string(evictions_));
   metric("wfp_requests_in_flight", "gauge", "Invocations sent to a child and not answered yet.");
   line("wfp_requests_in_flight", "", std::to_string(calls_.size()));
-  metric("wfp_queue_depth", "gauge", "Invocations waiting for their sandbox to load its worker.");
-  line("wfp_queue_depth", "", std::to_string(queued));
+  metric("wfp_queue_depth", "gauge",
+         "Invocations waiting for a sandbox: the pool is full (queue_max), or theirs is loading its worker.");
+  line("wfp_queue_depth", "", std::to_string(queued + parked_.size()));
 
   auto per_ns = [&](const char* name, const char* help, uint64_t CacheCounters::*field) {
     metric(name, "counter", help);
