@@ -131,13 +131,18 @@ test: $(BUILD)/conformance_runner $(BUILD)/.npm-ok
 # --- bench: figures only, never asserted ------------------------------------
 # tools/api_bench.cc: µs per hot API call inside Duktape; tools/bench-deploy:
 # deploy and first-request times through a real wfpd. Both end up in
-# $(BUILD)/bench.json.
+# $(BUILD)/bench.json. tools/bench-http: requests/s, latency, CPU and memory
+# of wfp against tools/static_hello.cc, the evhttp ceiling
+# ($(BUILD)/bench-http.json).
 $(BUILD)/api_bench: $(CORE_OBJS) $(BUILD)/tools/api_bench.o
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
-bench: deps all $(BUILD)/api_bench
+$(BUILD)/tools/static_hello: $(BUILD)/tools/static_hello.o
+	$(CXX) $(CXXFLAGS) $^ -o $@ -levent
+bench: deps all $(BUILD)/api_bench $(BUILD)/tools/static_hello
 	@$(BUILD)/api_bench --json $(BUILD)/bench-api.json
 	@tools/bench-deploy $(BUILD)
 	@tools/bench-cache $(BUILD)
+	@tools/bench-http $(BUILD)
 
 # --- the two commands -------------------------------------------------------
 test: deps all $(BUILD)/unit_tests $(BUILD)/integration_tests $(BUILD)/wfpd-test $(BUILD)/security_tests

@@ -175,7 +175,8 @@ void print_flat(const std::string& prefix, const ojson& v) {
       i++;
     }
   } else {
-    printf("%s: %s\n", prefix.c_str(), scalar(v).c_str());
+    std::string text = scalar(v);
+    printf("%s: %s\n", prefix.c_str(), text.empty() ? "-" : text.c_str());
   }
 }
 
