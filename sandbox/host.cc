@@ -37,6 +37,9 @@ struct WorkerHeap::State {
   bool cpu_tripped = false;
   bool deadline_armed = false;
   timespec deadline{};
+  timespec armed_cpu{};          // the thread's CPU clock when armed
+  timespec wall_deadline{};      // CLOCK_MONOTONIC: before it, `deadline` can't have passed
+  uint64_t cpu_used_us = 0;      // CPU of the calls since take_cpu_used_us()
   HostSink* sink = nullptr;
   bool cache_default = false;  // caches.default allowed (WorkerHeap::set_cache_default)
 };
@@ -54,6 +57,48 @@ timespec thread_cpu_now() {
 }
 bool after(const timespec& a, const timespec& b) {
   return a.tv_sec > b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec >= b.tv_nsec);
+}
+timespec plus_ms(timespec t, int64_t ms) {
+  t.tv_sec += ms / 1000;
+  t.tv_nsec += (ms % 1000) * 1000000L;
+  if (t.tv_nsec >= 1000000000L) {
+    t.tv_sec++;
+    t.tv_nsec -= 1000000000L;
+  }
+  return t;
+}
+// The thread's CPU clock is a system call (not in the vDSO, ~1.6 µs here);
+// the monotonic clock is not. A thread's CPU time can't grow faster than
+// the wall clock, so until `cpu_ms` of wall time have passed the CPU
+// deadline can't have either, and the interrupt check reads only the
+// monotonic clock. Arming and disarming read the CPU clock once each;
+// their difference is the call's CPU time.
+//
+// Calls made one right after the other (in one wake-up of the runner,
+// less than a millisecond apart) share a reading: the next call's start is
+// the last one's end, and what ran between them, the runner's own
+// bookkeeping, is counted to the next call.
+timespec g_cpu_mark{};
+timespec g_cpu_mark_at{};        // CLOCK_MONOTONIC when g_cpu_mark was read
+bool g_cpu_mark_valid = false;   // cleared at each wake-up (host_clock_advance)
+void arm_deadline(WorkerHeap::State* st, int64_t cpu_ms) {
+  timespec mono;
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  bool recent = g_cpu_mark_valid && !after(mono, plus_ms(g_cpu_mark_at, 1));
+  st->armed_cpu = recent ? g_cpu_mark : thread_cpu_now();
+  st->deadline = plus_ms(st->armed_cpu, cpu_ms);
+  st->wall_deadline = plus_ms(recent ? g_cpu_mark_at : mono, cpu_ms);
+  st->deadline_armed = true;
+}
+void disarm_deadline(WorkerHeap::State* st) {
+  if (!st->deadline_armed) return;
+  timespec now = thread_cpu_now();
+  int64_t ns = (int64_t)(now.tv_sec - st->armed_cpu.tv_sec) * 1000000000L + (now.tv_nsec - st->armed_cpu.tv_nsec);
+  if (ns > 0) st->cpu_used_us += (uint64_t)ns / 1000;
+  st->deadline_armed = false;
+  g_cpu_mark = now;
+  clock_gettime(CLOCK_MONOTONIC, &g_cpu_mark_at);
+  g_cpu_mark_valid = true;
 }
 
 // The allocator keeps the heap's byte count so the memory limit is a
@@ -596,15 +641,7 @@ bool WorkerHeap::load(const std::string& label, const std::string& format,
     return false;
   }
   bool ok = true;
-  timespec now = thread_cpu_now();
-  state_->deadline = now;
-  state_->deadline.tv_sec += cpu_ms / 1000;
-  state_->deadline.tv_nsec += (cpu_ms % 1000) * 1000000L;
-  if (state_->deadline.tv_nsec >= 1000000000L) {
-    state_->deadline.tv_sec++;
-    state_->deadline.tv_nsec -= 1000000000L;
-  }
-  state_->deadline_armed = true;
+  arm_deadline(state_.get(), cpu_ms);
   if (duk_pcall_method(ctx, 2) != 0) {
     ok = false;
     code = ErrorCode::internal;
@@ -640,7 +677,7 @@ bool WorkerHeap::load(const std::string& label, const std::string& format,
     if (duk_pcall_method(ctx, 0) != 0) ok = false;
     duk_pop(ctx);
   }
-  state_->deadline_armed = false;
+  disarm_deadline(state_.get());
   if (state_->cpu_tripped) {
     code = ErrorCode::cpu_limit;
     error = error_text(code);
@@ -665,15 +702,7 @@ void WorkerHeap::call_runtime(const char* fn, int nargs, int64_t cpu_ms) {
   duk_get_prop_string(ctx, -1, fn);  // [args… wfp fn]
   duk_insert(ctx, args_at);          // [fn args… wfp]
   duk_insert(ctx, args_at + 1);      // [fn wfp args…]
-  timespec now = thread_cpu_now();
-  state_->deadline = now;
-  state_->deadline.tv_sec += cpu_ms / 1000;
-  state_->deadline.tv_nsec += (cpu_ms % 1000) * 1000000L;
-  if (state_->deadline.tv_nsec >= 1000000000L) {
-    state_->deadline.tv_sec++;
-    state_->deadline.tv_nsec -= 1000000000L;
-  }
-  state_->deadline_armed = true;
+  arm_deadline(state_.get(), cpu_ms);
   if (duk_pcall_method(ctx, nargs) != 0 && tripped() == HeapTrip::none)
     logf(LogLevel::error, "runtime %s failed: %s", fn, get_string(ctx, -1, 1024).c_str());
   duk_pop(ctx);
@@ -686,7 +715,13 @@ void WorkerHeap::call_runtime(const char* fn, int nargs, int64_t cpu_ms) {
       logf(LogLevel::error, "runtime drain failed: %s", get_string(ctx, -1, 1024).c_str());
     duk_pop_3(ctx);
   }
-  state_->deadline_armed = false;
+  disarm_deadline(state_.get());
+}
+
+uint64_t WorkerHeap::take_cpu_used_us() {
+  uint64_t v = state_->cpu_used_us;
+  state_->cpu_used_us = 0;
+  return v;
 }
 
 void WorkerHeap::handle(uint64_t req, const std::string& method, const std::string& url,
@@ -836,6 +871,7 @@ double real_now_ms() {
 }  // namespace
 
 void wfp::host_clock_advance() {
+  g_cpu_mark_valid = false;
   g_clock_ms = real_now_ms();
   g_clock_frozen = true;
 }
@@ -850,6 +886,9 @@ duk_bool_t wfp_duk_exec_timeout_check(void* udata) {
   auto* st = (wfp::WorkerHeap::State*)udata;
   if (!st || !st->deadline_armed) return 0;
   if (st->cpu_tripped) return 1;
+  timespec mono;
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  if (!wfp::after(mono, st->wall_deadline)) return 0;
   if (wfp::after(wfp::thread_cpu_now(), st->deadline)) {
     st->cpu_tripped = true;
     return 1;

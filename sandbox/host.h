@@ -158,6 +158,9 @@ class WorkerHeap {
 
   // Set once a limit stopped JS; the heap must not be reused after that.
   HeapTrip tripped() const;
+  // CPU time (µs) the calls into this heap used since the last take
+  // (measured where each call arms and disarms its CPU deadline).
+  uint64_t take_cpu_used_us();
 
   // For the conformance runner and the benchmarks only; no sandbox calls
   // it. Compiles `source` as a global program and runs it with the CPU

@@ -108,34 +108,18 @@ struct Timer {
 constexpr auto kWaitUntilLimit = std::chrono::seconds(30);
 constexpr size_t kMaxTimersPerRequest = 10000;
 
-uint64_t thread_cpu_us() {
-  timespec t;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
-}
-
 // Tells the supervisor's watchdog whose JavaScript runs, for as long as a
-// call into a heap lasts (kLoading: a script's top level), and adds the
-// CPU time of the call to `*cpu_us` (the request's count, reported with
-// its answer).
+// call into a heap lasts (kLoading: a script's top level).
 class Running {
  public:
   static constexpr uint64_t kLoading = ~0ull;
-  Running(Channel& ch, uint64_t request, uint64_t* cpu_us = nullptr)
-      : ch_(ch), cpu_us_(cpu_us), start_(cpu_us ? thread_cpu_us() : 0) {
-    ch_.mark_running(request);
-  }
-  ~Running() {
-    ch_.mark_running(0);
-    if (cpu_us_) *cpu_us_ += thread_cpu_us() - start_;
-  }
+  Running(Channel& ch, uint64_t request) : ch_(ch) { ch_.mark_running(request); }
+  ~Running() { ch_.mark_running(0); }
   Running(const Running&) = delete;
   Running& operator=(const Running&) = delete;
 
  private:
   Channel& ch_;
-  uint64_t* cpu_us_;
-  uint64_t start_;
 };
 
 class Runner : public HostSink {
@@ -309,12 +293,13 @@ class Runner : public HostSink {
   // Runs JavaScript for `req` and adds its CPU time to the request's count
   // (kept past the request's end until its answer is flushed).
   template <class F>
-  void run_js(uint64_t req, F&& f) {
-    uint64_t used = 0;
+  void run_js(uint64_t req, WorkerHeap& heap, F&& f) {
+    heap.take_cpu_used_us();  // whatever ran outside a request (a load) is not its
     {
-      Running running(ch_, req, &used);
+      Running running(ch_, req);
       f();
     }
+    uint64_t used = heap.take_cpu_used_us();
     auto it = requests_.find(req);
     if (it != requests_.end()) it->second.cpu_us += used;
     else ended_cpu_[req] += used;
@@ -402,7 +387,7 @@ class Runner : public HostSink {
       auto inst = it->second.inst;
       current_ = inst.get();
       int64_t cpu_ms = it->second.cpu_ms;
-      run_js(req, [&] { inst->heap->fire_timer(id, cpu_ms); });
+      run_js(req, *inst->heap, [&] { inst->heap->fire_timer(id, cpu_ms); });
       current_ = nullptr;
       after_call(inst);
       if (role_ == Role::sandbox && inst->heap->tripped() != HeapTrip::none) return;
@@ -514,7 +499,7 @@ class Runner : public HostSink {
     f.subrequests_left = subrequests;
     requests_[m.request_id] = std::move(f);
     current_ = inst.get();
-    run_js(m.request_id, [&] { inst->heap->handle(m.request_id, method, url, headers, body, args, cpu_ms, env_json); });
+    run_js(m.request_id, *inst->heap, [&] { inst->heap->handle(m.request_id, method, url, headers, body, args, cpu_ms, env_json); });
     current_ = nullptr;
     after_call(inst);
   }
@@ -574,7 +559,7 @@ class Runner : public HostSink {
     auto inst = it->second.inst;
     current_ = inst.get();
     int64_t cpu_ms = it->second.cpu_ms;
-    run_js(parent, [&] { f(*inst->heap, parent, cpu_ms); });
+    run_js(parent, *inst->heap, [&] { f(*inst->heap, parent, cpu_ms); });
     current_ = nullptr;
     after_call(inst);
   }

@@ -856,7 +856,7 @@ void Daemon::send_request(Call* call, Child* target, uint64_t slot, const std::s
 void Daemon::on_public_request(std::shared_ptr<HttpExchange> ex) {
   const HttpRequest& req = ex->request();
   requests_total_++;
-  std::string request_id = random_hex(8);
+  std::string request_id = request_id_hex();
   const RoutePattern* route = routes_.match(req.host, req.path);
   if (!route) {
     HttpResponse r;
@@ -1087,8 +1087,11 @@ Daemon::Child* Daemon::running_sandbox(const std::string& key) {
     if (found == children_.end()) continue;
     Child* c = found->second.get();
     // A sandbox that died a moment ago may not have been noticed by the
-    // loop yet; a request sent to it would fail for nothing.
-    if (!c->dead && hung_up(c->ch->doorbell_fd())) child_gone(c, "closed its channel");
+    // loop yet; a request sent to it would fail for nothing. The check is a
+    // system call, so only an idle sandbox gets it: a busy one that died
+    // fails its requests in flight anyway, and a hot tenant's is rarely idle.
+    if (!c->dead && c->inflight == 0 && hung_up(c->ch->doorbell_fd()))
+      child_gone(c, "closed its channel");
     if (c->dead || c->retired) continue;
     if (!best || c->inflight < best->inflight) best = c;
   }

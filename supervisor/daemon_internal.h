@@ -8,7 +8,9 @@
 #include <event2/event.h>
 #include <sys/random.h>
 
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include <deque>
 #include <functional>
@@ -22,7 +24,8 @@
 
 namespace wfp {
 
-// `bytes` random bytes as lower-case hex (request and tail ids); at most 32.
+// `bytes` random bytes from the kernel as lower-case hex (tail session
+// ids); at most 32.
 inline std::string random_hex(size_t bytes) {
   unsigned char b[32];
   if (bytes > sizeof b) bytes = sizeof b;
@@ -34,6 +37,26 @@ inline std::string random_hex(size_t bytes) {
     s += hex[b[i] & 15];
   }
   return s;
+}
+
+// A request id: 16 hex digits from a generator seeded once from the
+// kernel, so the hot path makes no system call for it. Ids correlate log
+// lines, tail events and error pages; they grant nothing, so they need to
+// be unique, not unguessable.
+inline std::string request_id_hex() {
+  static uint64_t state = [] {
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed) seed = (uint64_t)time(nullptr);
+    return seed;
+  }();
+  // splitmix64
+  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  char out[17];
+  snprintf(out, sizeof out, "%016llx", (unsigned long long)z);
+  return out;
 }
 
 // Runs a callback of the loop: an exception is logged, never let out.
