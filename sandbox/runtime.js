@@ -2138,7 +2138,11 @@ Object.defineProperty(function (global) {
       if (current === null || current === undefined) {
         throw new Error('Disallowed operation called within global scope: the Cache API is only available while handling a request.');
       }
-      var request = input instanceof Request ? input : new Request(input);
+      // A URL stands for a GET of it with no headers: no Request is built.
+      var isRequest = input instanceof Request;
+      var url = isRequest ? input[K_URL] : normalizeUrl(input);
+      var method = isRequest ? input[K_METHOD] : 'GET';
+      var requestPairs = isRequest ? headersToHost(input[K_HEADERS][K_LIST]) : [];
       var ignoreMethod = isObject(options) && options.ignoreMethod === true;
       var status = 0, responsePairs = [], body = null;
       if (op === CACHE_OPS.put) {
@@ -2149,10 +2153,9 @@ Object.defineProperty(function (global) {
         responsePairs = headersToHost(listOf(response[K_HEADERS]));
         body = takeBody(response);
       }
-      var subId = host.cacheOp(current, op, cache[K_CACHE_DEFAULT], cache[K_CACHE_NAME], request[K_URL],
-        request[K_METHOD], headersToHost(request[K_HEADERS][K_LIST]), ignoreMethod, status, responsePairs,
-        isHeld(body) ? body.handle : body);
-      pendingSubrequests[subId] = { promise: promise, context: current, url: request[K_URL], fetch: true, cacheOp: op };
+      var subId = host.cacheOp(current, op, cache[K_CACHE_DEFAULT], cache[K_CACHE_NAME], url, method,
+        requestPairs, ignoreMethod, status, responsePairs, isHeld(body) ? body.handle : body);
+      pendingSubrequests[subId] = { promise: promise, context: current, url: url, fetch: true, cacheOp: op };
     } catch (e) {
       settle(promise, REJECTED, e);
     }
