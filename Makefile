@@ -133,7 +133,9 @@ test: $(BUILD)/conformance_runner $(BUILD)/.npm-ok
 # deploy and first-request times through a real wfpd. Both end up in
 # $(BUILD)/bench.json. tools/bench-http: requests/s, latency, CPU and memory
 # of wfp against tools/static_hello.cc, the evhttp ceiling
-# ($(BUILD)/bench-http.json).
+# ($(BUILD)/bench-http.json). `make bench PEER=workerd` adds the same
+# scenarios on workerd, installed from npm into $(BUILD)/peer
+# (tools/bench-peer-workerd, $(BUILD)/bench-peer.json).
 $(BUILD)/api_bench: $(CORE_OBJS) $(BUILD)/tools/api_bench.o
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 $(BUILD)/tools/static_hello: $(BUILD)/tools/static_hello.o
@@ -142,7 +144,8 @@ bench: deps all $(BUILD)/api_bench $(BUILD)/tools/static_hello
 	@$(BUILD)/api_bench --json $(BUILD)/bench-api.json
 	@tools/bench-deploy $(BUILD)
 	@tools/bench-cache $(BUILD)
-	@tools/bench-http $(BUILD)
+	@if [ "$(PEER)" = workerd ]; then tools/bench-peer-workerd $(BUILD); fi
+	@BENCH_PEER_JSON=$(if $(filter workerd,$(PEER)),$(BUILD)/bench-peer.json) tools/bench-http $(BUILD)
 
 # --- the two commands -------------------------------------------------------
 test: deps all $(BUILD)/unit_tests $(BUILD)/integration_tests $(BUILD)/wfpd-test $(BUILD)/security_tests

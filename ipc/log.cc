@@ -12,6 +12,9 @@ namespace wfp {
 namespace {
 LogLevel g_level = LogLevel::info;  // process-wide by nature: fd 2 is too
 char g_role[48] = "supervisor";
+// The pid in each line's prefix, read once per process (a forked child
+// sets its role, and so its pid, first): a log line costs one write.
+pid_t g_pid = 0;
 LogSink g_sink = nullptr;
 const char* level_name(LogLevel l) {
   switch (l) {
@@ -30,6 +33,7 @@ const char* log_level_name(LogLevel level) { return level_name(level); }
 bool log_enabled(LogLevel level) { return level >= g_level; }
 void log_set_role(const std::string& role) {
   snprintf(g_role, sizeof g_role, "%s", role.c_str());
+  g_pid = getpid();
 }
 bool log_parse_level(const std::string& t, LogLevel& out) {
   if (t == "debug") out = LogLevel::debug;
@@ -41,9 +45,12 @@ bool log_parse_level(const std::string& t, LogLevel& out) {
 }
 
 void logf(LogLevel level, const char* fmt, ...) {
+  // A locked child's lines go to the supervisor, whose level decides.
+  if (!g_sink && !log_enabled(level)) return;
   int saved = errno;
   char buf[4096];
-  int n = snprintf(buf, sizeof buf, "wfpd[%d] %s %s: ", (int)getpid(), g_role, level_name(level));
+  if (g_pid == 0) g_pid = getpid();
+  int n = snprintf(buf, sizeof buf, "wfpd[%d] %s %s: ", (int)g_pid, g_role, level_name(level));
   va_list ap;
   va_start(ap, fmt);
   int m = vsnprintf(buf + n, sizeof buf - n - 1, fmt, ap);
