@@ -132,6 +132,11 @@ class Runner : public HostSink {
     test_hooks_attach(&ch_);  // build/wfpd-test only (tests/security)
 #endif
     ch_.send(MsgType::hello, 0, WireWriter().str(host_build_id()).data());
+    // A spare sandbox shares the zygote's heap image copy-on-write: the
+    // first collection writes to every object's header, so every page of
+    // the image is copied then. Doing it now, while the sandbox waits for
+    // a tenant, keeps those page copies off the first request's path.
+    if (role_ == Role::sandbox && preloaded_) preloaded_->collect_garbage();
     // The compiler is kept warm: Babel is loaded before the first deploy.
     if (role_ == Role::compiler) {
       try {

@@ -176,6 +176,7 @@ Daemon::~Daemon() {
   for (event* e : signal_events_) event_free(e);
   if (tick_) event_free(tick_);
   if (unpark_ev_) event_free(unpark_ev_);
+  if (spares_ev_) event_free(spares_ev_);
   if (watchdog_) event_free(watchdog_);
   if (drain_) event_free(drain_);
   if (base_) event_base_free(base_);
@@ -302,7 +303,8 @@ void Daemon::reap() {
   graveyard_.clear();
   if (!stopping_) {
     ensure_dispatchers();
-    ensure_spares();
+    // A replacement already scheduled (start_sandbox) waits for its timer.
+    if (!spares_ev_ || !evtimer_pending(spares_ev_, nullptr)) ensure_spares();
     send_next_compile();
   }
 }
@@ -1162,7 +1164,19 @@ Daemon::Child* Daemon::start_sandbox(int64_t ns_id, const Script& script, std::s
       .str(script.code.bytecode).str(script.code.build_id).str(bindings_json(script.bindings))
       .i64(cpu).i64(subs).str(script.code.lowered).str(script.code.line_map).u8(ns && ns->trusted ? 1 : 0);
   sb->ch->send(MsgType::load_worker, 0, w.data());
-  ensure_spares();
+  // The spare taken is replaced 10 ms later: making a channel, and the
+  // zygote's fork, must not compete with the request waiting for this
+  // sandbox (a cold start is a few milliseconds on two cores).
+  if (!spares_ev_)
+    spares_ev_ = evtimer_new(base_, [](int, short, void* arg) {
+      auto* d = (Daemon*)arg;
+      guarded("spares", [&] { d->ensure_spares(); });
+      guarded("reap", [&] { d->reap(); });
+    }, this);
+  if (!evtimer_pending(spares_ev_, nullptr)) {
+    timeval tv{0, 10000};
+    evtimer_add(spares_ev_, &tv);
+  }
   return sb;
 }
 

@@ -177,6 +177,7 @@ class Daemon : public AdminBackend {
   };
   std::deque<Parked> parked_;
   event* unpark_ev_ = nullptr;
+  event* spares_ev_ = nullptr;  // replaces a spare taken, after the turn that took it
   bool park(Child* c, const Message& m, const Caller& caller);
   void schedule_unpark();
   void unpark();
