@@ -87,6 +87,7 @@ const Rule kWorkerRules[] = {
     {"munmap", kAllow, {}, "glibc free of a large block"},
     {"poll", kAllow, {}, "the channel loop waits on the doorbell"},
     {"read", kAllow, {}, "draining the doorbell"},
+    {"restart_syscall", kAllow, {}, "the kernel resuming a poll interrupted by SIGSTOP/SIGCONT (an operator, a debugger, a cgroup freeze)"},
     {"sendto", kAllow, {}, "ringing the doorbell (send with MSG_DONTWAIT|MSG_NOSIGNAL)"},
 };
 
@@ -104,6 +105,7 @@ const Rule kCompilerRules[] = {
     {"munmap", kAllow, {}, "glibc free of a large block"},
     {"poll", kAllow, {}, "the channel loop waits on the doorbell"},
     {"read", kAllow, {}, "draining the doorbell"},
+    {"restart_syscall", kAllow, {}, "the kernel resuming a poll interrupted by SIGSTOP/SIGCONT (an operator, a debugger, a cgroup freeze)"},
     {"sendto", kAllow, {}, "ringing the doorbell (send with MSG_DONTWAIT|MSG_NOSIGNAL)"},
 };
 
@@ -137,6 +139,7 @@ const Rule kZygoteRules[] = {
     {"prlimit64", kAllow, {WFP_EQ32(0, "pid", 0)}, "a child's setrlimit (glibc's is prlimit64 on itself)"},
     {"read", kAllow, {}, "draining the SIGCHLD signalfd; children's doorbell"},
     {"recvmsg", kAllow, {}, "a spawn request and its two fds (SCM_RIGHTS)"},
+    {"restart_syscall", kAllow, {}, "the kernel resuming an interrupted poll after SIGSTOP/SIGCONT, here and in children"},
     {"rt_sigprocmask", kAllow, {}, "a child unblocks SIGCHLD"},
     {"seccomp", kAllow, {WFP_EQ32(0, "op", SECCOMP_SET_MODE_FILTER), WFP_EQ32(1, "flags", 0)}, "a child loads its own filter (libseccomp probed the kernel here, before this one)"},
     {"sendto", kAllow, {}, "reports to the supervisor; children's doorbell"},

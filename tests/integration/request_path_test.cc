@@ -180,6 +180,24 @@ TEST_F(RequestPath, AKilledSandboxIsReplacedForTheNextRequest) {
   EXPECT_NE(after[0], before[0]);
 }
 
+// A stopped and continued sandbox (an operator, a debugger, a cgroup
+// freeze) resumes its interrupted poll through restart_syscall: its
+// seccomp policy must allow that, or SIGCONT would kill it.
+TEST_F(RequestPath, AStoppedAndContinuedSandboxKeepsServing) {
+  ASSERT_EQ(d->get("customer-a.example.com").status, 200);
+  auto before = d->processes("wfpd: sandbox customers/customer-a");
+  ASSERT_EQ(before.size(), 1u);
+  kill(before[0], SIGSTOP);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  kill(before[0], SIGCONT);
+  HttpResult r = d->get("customer-a.example.com");
+  EXPECT_EQ(r.status, 200) << r.body << d->log();
+  auto after = d->processes("wfpd: sandbox customers/customer-a");
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0], before[0]) << d->log();
+  EXPECT_EQ(d->log().find("killed by its seccomp policy"), std::string::npos) << d->log();
+}
+
 TEST_F(RequestPath, ContentLengthWithTransferEncodingGets400AndClose) {
   HttpResult r = d->raw(
       "POST / HTTP/1.1\r\nHost: customer-a.example.com\r\nContent-Length: 5\r\n"
