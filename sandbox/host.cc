@@ -81,10 +81,11 @@ timespec plus_ms(timespec t, int64_t ms) {
 timespec g_cpu_mark{};
 timespec g_cpu_mark_at{};        // CLOCK_MONOTONIC when g_cpu_mark was read
 bool g_cpu_mark_valid = false;   // cleared at each wake-up (host_clock_advance)
+bool g_cpu_runner_mode = false;  // host_cpu_runner_mode(): the mark never goes stale
 void arm_deadline(WorkerHeap::State* st, int64_t cpu_ms) {
   timespec mono;
   clock_gettime(CLOCK_MONOTONIC, &mono);
-  bool recent = g_cpu_mark_valid && !after(mono, plus_ms(g_cpu_mark_at, 1));
+  bool recent = g_cpu_mark_valid && (g_cpu_runner_mode || !after(mono, plus_ms(g_cpu_mark_at, 1)));
   st->armed_cpu = recent ? g_cpu_mark : thread_cpu_now();
   st->deadline = plus_ms(st->armed_cpu, cpu_ms);
   st->wall_deadline = plus_ms(recent ? g_cpu_mark_at : mono, cpu_ms);
@@ -870,8 +871,10 @@ double real_now_ms() {
 }
 }  // namespace
 
+void wfp::host_cpu_runner_mode() { g_cpu_runner_mode = true; }
+
 void wfp::host_clock_advance() {
-  g_cpu_mark_valid = false;
+  if (!g_cpu_runner_mode) g_cpu_mark_valid = false;
   g_clock_ms = real_now_ms();
   g_clock_frozen = true;
 }

@@ -90,6 +90,11 @@ class HostSink {
 // wake-up, and until the first call (tests, the compiler) the clock is
 // the real one.
 void host_clock_advance();
+// The runner's loop: calls into heaps are the only CPU work of this
+// process besides its own bookkeeping for them, and it sleeps in between
+// (no CPU passes). The CPU-clock reading that ended one call then starts
+// the next, however long it slept, instead of only within a millisecond.
+void host_cpu_runner_mode();
 
 // The build id stamped on bytecode: bytecode is loaded only by the build
 // that made it (Duktape does not verify bytecode).

@@ -137,6 +137,7 @@ class Runner : public HostSink {
     // the image is copied then. Doing it now, while the sandbox waits for
     // a tenant, keeps those page copies off the first request's path.
     if (role_ == Role::sandbox && preloaded_) preloaded_->collect_garbage();
+    if (role_ != Role::compiler) host_cpu_runner_mode();
     // The compiler is kept warm: Babel is loaded before the first deploy.
     if (role_ == Role::compiler) {
       try {
