@@ -662,13 +662,8 @@ void Daemon::on_tick() {
   if (!tails_.empty()) tail_expire();
   if (!parked_.empty()) {
     std::deque<Parked> keep;
-    for (Parked& p : parked_) {
-      auto c = children_.find(p.child_id);
-      Caller caller;
-      if (c == children_.end() || c->second->dead) continue;
-      WireReader r(p.msg.payload);
-      if (find_caller(c->second.get(), r.u64(), caller)) keep.push_back(std::move(p));
-    }
+    for (Parked& p : parked_)
+      if (waiting_caller(p)) keep.push_back(std::move(p));
     parked_.swap(keep);
   }
   for (Child* c : live_children(Role::compiler))
@@ -1041,6 +1036,16 @@ bool Daemon::park(Child* c, const Message& m, const Caller& caller) {
   return true;
 }
 
+// The child that parked `p`, while the request it was for still waits;
+// nullptr once that request is over (answered, timed out) or the child gone.
+Daemon::Child* Daemon::waiting_caller(const Parked& p) {
+  auto it = children_.find(p.child_id);
+  if (it == children_.end() || it->second->dead) return nullptr;
+  WireReader r(p.msg.payload);
+  Caller caller;
+  return find_caller(it->second.get(), r.u64(), caller) ? it->second.get() : nullptr;
+}
+
 void Daemon::schedule_unpark() {
   if (parked_.empty()) return;
   if (!unpark_ev_) {
@@ -1060,12 +1065,8 @@ void Daemon::unpark() {
   while (!parked_.empty()) {
     Parked p = std::move(parked_.front());
     parked_.pop_front();
-    auto it = children_.find(p.child_id);
-    if (it == children_.end() || it->second->dead) continue;
-    Child* c = it->second.get();
-    WireReader r(p.msg.payload);
-    Caller caller;
-    if (!find_caller(c, r.u64(), caller)) continue;
+    Child* c = waiting_caller(p);
+    if (!c) continue;
     size_t before = parked_.size();
     on_subrequest(c, p.msg);
     if (parked_.size() > before) {

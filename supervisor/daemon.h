@@ -179,6 +179,7 @@ class Daemon : public AdminBackend {
   event* unpark_ev_ = nullptr;
   event* spares_ev_ = nullptr;  // replaces a spare taken, after the turn that took it
   bool park(Child* c, const Message& m, const Caller& caller);
+  Child* waiting_caller(const Parked& p);
   void schedule_unpark();
   void unpark();
   Child* running_sandbox(const std::string& tenant_key);

@@ -188,9 +188,7 @@ void Daemon::on_cache_op(Child* c, Message& m) {
 // The namespace a child's cache figures count for: its tenant's, or 0
 // for platform workers.
 Daemon::CacheCounters& Daemon::cache_counters_of(const Child* c) {
-  int64_t ns = 0;
-  if (c->role == Role::sandbox) ns = strtoll(c->tenant.c_str(), nullptr, 10);
-  return cache_counters_[ns];
+  return cache_counters_[c->role == Role::sandbox ? c->ns_id : 0];
 }
 
 void Daemon::cache_purge(const std::string& owner, const std::string& url,

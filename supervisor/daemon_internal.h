@@ -183,7 +183,7 @@ struct Daemon::TailSession {
   Daemon* daemon = nullptr;
   std::string id;
   TailTarget target;
-  std::deque<nlohmann::json> events;
+  std::deque<std::pair<nlohmann::json, size_t>> events;  // each with its size as JSON text
   size_t bytes = 0;
   uint64_t dropped = 0;
   Clock::time_point last_poll = Clock::now();

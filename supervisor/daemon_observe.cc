@@ -88,6 +88,21 @@ constexpr int kTailBatchMs = 100;
 }  // namespace
 
 
+// Whether a tail of `t` follows what `c` runs for a call of platform
+// worker `worker_id`: a sandbox runs its one script, a dispatcher the
+// platform worker of the call.
+static bool follows(const AdminBackend::TailTarget& t, const Daemon::Child* c, int64_t worker_id) {
+  if (c && c->role == Role::sandbox && !c->tenant.empty()) return t.namespace_id == c->ns_id && t.script == c->script;
+  return t.worker_id != 0 && t.worker_id == worker_id;
+}
+
+// A sandbox's namespace name, from its label "ns/name" (as it was when the
+// sandbox started).
+static std::string namespace_of(const Daemon::Child* c) {
+  size_t slash = c->label.find('/');
+  return slash == std::string::npos ? std::to_string(c->ns_id) : c->label.substr(0, slash);
+}
+
 // --- per invocation ------------------------------------------------------------
 
 void Daemon::count_subrequest(const Child* c, const char* kind) {
@@ -112,9 +127,7 @@ void Daemon::account_call(const Call& call, const Child* child, int status, Erro
   if (log_enabled(LogLevel::info)) {
     std::string who;
     if (user) {
-      size_t slash = child->label.find('/');
-      std::string ns = slash == std::string::npos ? std::to_string(ns_id) : child->label.substr(0, slash);
-      who = "namespace=" + ns + " script=" + child->script;
+      who = "namespace=" + namespace_of(child) + " script=" + child->script;
     } else {
       who = "worker=" + (call.label.empty() ? std::string("-") : call.label);
     }
@@ -152,32 +165,19 @@ void Daemon::account_call(const Call& call, const Child* child, int status, Erro
                 {"wallTime", wall_us / 1000.0},
                 {"logs", std::move(logs)},
                 {"exceptions", std::move(exceptions)}};
-  if (user) {
-    size_t slash = child->label.find('/');
-    event["dispatchNamespace"] = slash == std::string::npos ? "" : child->label.substr(0, slash);
-  }
+  if (user) event["dispatchNamespace"] = namespace_of(child);
   json request = {{"method", call.method}, {"url", call.url}};
   event["event"] = {{"request", request}};
   if (status) event["event"]["response"] = {{"status", status}};
-  for (auto& [id, t] : tails_) {
-    const TailTarget& tt = t->target;
-    bool match = user ? (tt.namespace_id == ns_id && tt.script == child->script)
-                      : (tt.worker_id != 0 && tt.worker_id == call.worker_id);
-    if (match) tail_push(*t, event);
-  }
+  for (auto& [id, t] : tails_)
+    if (follows(t->target, child, call.worker_id)) tail_push(*t, event);
 }
 
 // --- tail sessions ---------------------------------------------------------------
 
 bool Daemon::tailed(const Child* c, int64_t worker_id) const {
-  for (auto& [id, t] : tails_) {
-    const TailTarget& tt = t->target;
-    if (c && c->role == Role::sandbox && !c->tenant.empty()) {
-      if (tt.namespace_id == c->ns_id && tt.script == c->script) return true;
-    } else if (tt.worker_id != 0 && tt.worker_id == worker_id) {
-      return true;
-    }
-  }
+  for (auto& [id, t] : tails_)
+    if (follows(t->target, c, worker_id)) return true;
   return false;
 }
 
@@ -217,20 +217,18 @@ void Daemon::tail_log(Child* c, uint64_t request_id, const std::string& level, c
                 {"logs", json::array({line})},
                 {"exceptions", json::array()}};
   for (auto& [id, t] : tails_) {
-    const TailTarget& tt = t->target;
-    bool match = user ? (tt.namespace_id == c->ns_id && tt.script == c->script)
-                      : (tt.worker_id != 0 && tt.worker_id == worker_id);
-    if (!user && match) event["scriptName"] = tt.label;
-    if (match) tail_push(*t, event);
+    if (!follows(t->target, c, worker_id)) continue;
+    if (!user) event["scriptName"] = t->target.label;
+    tail_push(*t, event);
   }
 }
 
 void Daemon::tail_push(TailSession& t, json event) {
   size_t size = event.dump().size();
-  t.events.push_back(std::move(event));
+  t.events.emplace_back(std::move(event), size);
   t.bytes += size;
   while (t.events.size() > kTailMaxEvents || (t.bytes > kTailMaxBytes && t.events.size() > 1)) {
-    t.bytes -= std::min(t.bytes, t.events.front().dump().size());
+    t.bytes -= t.events.front().second;
     t.events.pop_front();
     t.dropped++;
   }
@@ -245,7 +243,7 @@ void Daemon::tail_push(TailSession& t, json event) {
 void Daemon::tail_answer(TailSession& t) {
   if (!t.waiting) return;
   json events = json::array();
-  for (auto& e : t.events) events.push_back(std::move(e));
+  for (auto& e : t.events) events.push_back(std::move(e.first));
   t.events.clear();
   t.bytes = 0;
   json result = {{"events", std::move(events)}, {"dropped", t.dropped}, {"closed", t.closing}};

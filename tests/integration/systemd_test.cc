@@ -716,13 +716,8 @@ TEST(SystemdSandbox, WfpdServesInsideTheUnitsSandbox) {
       }
       CmdResult r = ctl({"--json", "status"});
       if (r.status != 0) return false;
-      auto j = nlohmann::json::parse(r.out, nullptr, false);
-      if (j.is_discarded() || !j.contains("listen") || j["listen"].empty()) return false;
-      std::string addr = j["listen"][0];
-      port = std::stoi(addr.substr(addr.rfind(':') + 1));
-      for (auto& c : j["children"])
-        if (c["role"] == "dispatcher" && c["pid"].get<int>() > 0) return true;
-      return false;
+      port = serving_port(r.out);
+      return port > 0;
     }, 20000);
     if (pid < 0) {
       int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);

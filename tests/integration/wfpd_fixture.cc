@@ -41,6 +41,16 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+int serving_port(const std::string& status_json) {
+  auto j = nlohmann::json::parse(status_json, nullptr, false);
+  if (j.is_discarded() || !j.contains("listen") || !j["listen"].is_array() || j["listen"].empty()) return 0;
+  std::string addr = j["listen"][0];
+  // Serving means the dispatcher is up too.
+  for (auto& c : j.value("children", nlohmann::json::array()))
+    if (c["role"] == "dispatcher" && c["pid"].get<int>() > 0) return std::stoi(addr.substr(addr.rfind(':') + 1));
+  return 0;
+}
+
 bool eventually(const std::function<bool()>& cond, int ms) {
   auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
   while (std::chrono::steady_clock::now() < end) {
@@ -205,14 +215,8 @@ void Wfpd::start() {
     }
     CmdResult r = ctl({"--json", "status"});
     if (r.status != 0) return false;
-    auto j = nlohmann::json::parse(r.out, nullptr, false);
-    if (j.is_discarded() || !j.contains("listen") || j["listen"].empty()) return false;
-    std::string addr = j["listen"][0];
-    port_ = std::stoi(addr.substr(addr.rfind(':') + 1));
-    // Serving means the dispatcher is up too.
-    for (auto& c : j["children"])
-      if (c["role"] == "dispatcher" && c["pid"].get<int>() > 0) return true;
-    return false;
+    port_ = serving_port(r.out);
+    return port_ > 0;
   }, 20000);
   if (!ready || pid_ < 0) throw std::runtime_error("wfpd did not start:\n" + log());
 }

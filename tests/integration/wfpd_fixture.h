@@ -82,5 +82,8 @@ std::string proc_cmdline(pid_t pid);
 std::string proc_status_field(pid_t pid, const std::string& field);
 // Polls `cond` every 20 ms until it is true or `ms` pass.
 bool eventually(const std::function<bool()>& cond, int ms = 10000);
+// From `wfpctl --json status` output: the port of the first public
+// listener once a dispatcher is up (wfpd serves), else 0.
+int serving_port(const std::string& status_json);
 
 }  // namespace wfp::test
