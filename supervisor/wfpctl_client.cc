@@ -159,6 +159,13 @@ AdminCallResult admin_call(const std::string& socket_path, const std::string& me
   return AdminCallResult{};
 }
 
+std::string printable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) out += (c < 0x20 && c != '\t') || c == 0x7f ? '?' : char(c);
+  return out;
+}
+
 std::string percent_encode(std::string_view s) {
   static const char hex[] = "0123456789ABCDEF";
   std::string out;

@@ -33,6 +33,11 @@ AdminCallResult admin_call(const std::string& socket_path, const std::string& me
                            const std::string& target, const std::string& content_type,
                            const std::string& body, AdminReply& reply);
 
+// Text from wfpd (or a worker, through it) made safe for a terminal:
+// control characters but tab shown as '?', so it can't move the cursor or
+// forge a line.
+std::string printable(std::string_view s);
+
 // Percent-encodes everything but RFC 3986's unreserved characters.
 std::string percent_encode(std::string_view s);
 

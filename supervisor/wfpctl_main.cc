@@ -102,13 +102,7 @@ struct Ctx {
   throw Exit{1};
 }
 
-// Text from the daemon printed to a terminal: no control characters.
-std::string printable(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) out += (c < 0x20 && c != '\t') || c == 0x7f ? '?' : char(c);
-  return out;
-}
-
+// A JSON value as a table cell or "key: value" text, made printable.
 std::string scalar(const ojson& v) {
   if (v.is_string()) return printable(v.get<std::string>());
   if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";

@@ -50,15 +50,6 @@ void on_signal(int) {
   errno = saved;
 }
 
-// Text for a terminal: control characters (a worker's log may hold any)
-// shown as '?', so a log line can't move the cursor or forge lines.
-std::string printable(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) out += (c < 0x20 && c != '\t') || c == 0x7f ? '?' : (char)c;
-  return out;
-}
-
 std::string text_of(const ojson& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_null()) return "-";
