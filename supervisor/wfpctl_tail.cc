@@ -109,11 +109,12 @@ void print_event(const ojson& e) {
   }
 }
 
-// The API's envelope: the result, or the errors printed and nullopt.
-bool read_envelope(const AdminReply& reply, ojson& result, bool quiet) {
+// The API's envelope: the result, or false with the errors printed (each
+// after `why`, unless `quiet`).
+bool read_envelope(const AdminReply& reply, ojson& result, bool quiet, const char* why = "") {
   ojson body = ojson::parse(reply.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) {
-    if (!quiet) fprintf(stderr, "wfpctl: wfpd answered HTTP %d with no API envelope\n", reply.status);
+    if (!quiet) fprintf(stderr, "wfpctl: %swfpd answered HTTP %d with no API envelope\n", why, reply.status);
     return false;
   }
   if (body.value("success", false) != true || reply.status >= 400) {
@@ -121,17 +122,19 @@ bool read_envelope(const AdminReply& reply, ojson& result, bool quiet) {
     bool any = false;
     for (auto& e : body.value("errors", ojson::array()))
       if (e.is_object() && e.contains("message")) {
-        fprintf(stderr, "wfpctl: %s\n", printable(text_of(e["message"])).c_str());
+        fprintf(stderr, "wfpctl: %s%s\n", why, printable(text_of(e["message"])).c_str());
         any = true;
       }
-    if (!any) fprintf(stderr, "wfpctl: wfpd refused the request (HTTP %d)\n", reply.status);
+    if (!any) fprintf(stderr, "wfpctl: %swfpd refused the request (HTTP %d)\n", why, reply.status);
     return false;
   }
   result = body.value("result", ojson());
   return true;
 }
 
-bool call(const std::string& socket, const std::string& method, const std::string& target, AdminReply& reply) {
+// One request; false with the failure printed after `why`.
+bool call(const std::string& socket, const std::string& method, const std::string& target, AdminReply& reply,
+          const char* why = "") {
   AdminCallResult r = admin_call(socket, method, target, "", "", reply);
   if (r.status == AdminCallStatus::ok) return true;
   if (g_stop) return false;
@@ -140,9 +143,9 @@ bool call(const std::string& socket, const std::string& method, const std::strin
                        : (r.errno_value == EACCES || r.errno_value == EPERM)
                            ? " (is your user in wfpd's group, wfp by default?)"
                            : "";
-    fprintf(stderr, "wfpctl: cannot connect to wfpd at %s: %s%s\n", socket.c_str(), r.error.c_str(), hint);
+    fprintf(stderr, "wfpctl: %scannot connect to wfpd at %s: %s%s\n", why, socket.c_str(), r.error.c_str(), hint);
   } else {
-    fprintf(stderr, "wfpctl: lost the connection to wfpd at %s: %s\n", socket.c_str(), r.error.c_str());
+    fprintf(stderr, "wfpctl: %slost the connection to wfpd at %s: %s\n", why, socket.c_str(), r.error.c_str());
   }
   return false;
 }
@@ -185,12 +188,16 @@ int run_tail(const std::string& socket, const std::string& base, const std::stri
   int status = 0;
   while (!g_stop) {
     AdminReply r;
-    if (!call(socket, "GET", session_path + "/events?wait=25", r)) {
+    // Once the session runs, a poll that fails means wfpd ended it: it
+    // stopped (its listener may reset a poll it had not accepted yet), or
+    // the session was deleted or expired.
+    const char* ended = "wfpd ended the tail: ";
+    if (!call(socket, "GET", session_path + "/events?wait=25", r, ended)) {
       status = g_stop ? 0 : 1;
       break;
     }
     ojson result;
-    if (!read_envelope(r, result, g_stop)) {
+    if (!read_envelope(r, result, g_stop, ended)) {
       status = g_stop ? 0 : 1;
       break;
     }
