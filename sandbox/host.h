@@ -185,6 +185,7 @@ class WorkerHeap {
   duk_hthread* ctx_ = nullptr;
   std::unique_ptr<State> state_;
   HostSink* sink_;
+  size_t compiled_since_gc_ = 0;  // source bytes compile() saw since its last collection
 };
 
 }  // namespace wfp

@@ -751,8 +751,9 @@ void allow(const Call& c, std::initializer_list<const char*> allowed) {
                  list};
 }
 
-Namespace need_namespace(Call& c, const std::string& ns) {
-  auto n = c.store().get_namespace(ns);
+// script_count is filled only when `counted` (namespace_json shows it).
+Namespace need_namespace(Call& c, const std::string& ns, bool counted = false) {
+  auto n = c.store().get_namespace(ns, counted);
   if (!n) not_found("dispatch namespace \"" + ns + "\" not found");
   return *n;
 }
@@ -772,14 +773,14 @@ void namespace_create(Call& c) {
   bool trusted = opt_bool(body, "trusted_workers", "").value_or(false);
   Namespace out;
   check(c.store().create_namespace(name, trusted, &out), "dispatch namespace \"" + name + "\"");
-  if (out.id == 0) out = need_namespace(c, name);
+  if (out.id == 0) out = need_namespace(c, name, true);
   WFP_LOG(info, "admin: created namespace %s id=%lld%s", name.c_str(), (long long)out.id,
           trusted ? " (trusted)" : "");
   c.ok(namespace_json(out));
 }
 
 void namespace_get(Call& c, const std::string& ns) {
-  c.ok(namespace_json(need_namespace(c, ns)));
+  c.ok(namespace_json(need_namespace(c, ns, true)));
 }
 
 // Tells the running children about every script of a namespace, page by
@@ -814,7 +815,7 @@ void namespace_update(Call& c, const std::string& ns) {
     // Running sandboxes were set up for the old mode (caches.default).
     each_script_changed(c, before);
   }
-  c.ok(namespace_json(need_namespace(c, current)));
+  c.ok(namespace_json(need_namespace(c, current, true)));
 }
 
 void namespace_delete(Call& c, const std::string& ns) {
@@ -973,25 +974,35 @@ void take_compiled(ScriptCode& code, AdminBackend::CompileResult& r) {
   if (!r.format.empty()) code.format = r.format;
 }
 
-// Compiles, then commits: the answer goes out from the compile callback.
-// `commit` runs on the event loop with the bytecode in place and returns the
-// result to send.
+// Compiles, then commits: `write` stores what the compiler made, in a group
+// commit with the other deploys of the same moment (AdminBackend::
+// write_grouped); once that is durable, `answer` tells the children and
+// returns the result to send. Both run on the event loop; either may throw
+// an ApiError, which becomes the answer.
 void compile_then(Call& c, const std::string& filename, const Upload& up,
                   std::vector<std::string> messages,
-                  std::function<ojson(AdminBackend::CompileResult&)> commit) {
+                  std::function<void(AdminBackend::CompileResult&)> write,
+                  std::function<ojson()> answer) {
   AdminBackend* b = &c.b;
   auto ex = c.ex;
   b->compile(
       filename, up.source, up.module,
-      [ex, messages = std::move(messages),
-       commit = std::move(commit)](AdminBackend::CompileResult r) {
+      [b, ex, messages = std::move(messages), write = std::move(write),
+       answer = std::move(answer)](AdminBackend::CompileResult r) mutable {
         answer_guarded(*ex, "deploy", [&] {
           if (!r.ok && r.internal) fail(500, kInternal, "cannot compile now: " + r.error);
           if (!r.ok)
             fail(400, kScriptRefused,
                  r.error.empty() ? std::string("script failed to compile") : r.error);
-          ojson result = commit(r);
-          send_ok(*ex, std::move(result), messages);
+          auto compiled = std::make_shared<AdminBackend::CompileResult>(std::move(r));
+          b->write_grouped(
+              [write = std::move(write), compiled] { write(*compiled); },
+              [ex, messages = std::move(messages), answer = std::move(answer)](std::exception_ptr e) {
+                answer_guarded(*ex, "deploy", [&] {
+                  if (e) std::rethrow_exception(e);
+                  send_ok(*ex, answer(), messages);
+                });
+              });
         });
       });
 }
@@ -1016,17 +1027,20 @@ void script_put(Call& c, const std::string& ns, const std::string& name) {
       keep_previous(s->bindings, prev->bindings, meta.keep_bindings);
 
   AdminBackend* b = &c.b;
-  compile_then(c, ns + "/" + name + ".js", up, std::move(messages),
-               [b, s, ns](AdminBackend::CompileResult& r) {
-                 take_compiled(s->code, r);
-                 check(b->store().put_script(ns, *s), "script \"" + s->name + "\"");
-                 if (s->id == 0 || s->etag.empty())
-                   if (auto fresh = b->store().get_script(s->namespace_id, s->name)) *s = *fresh;
-                 WFP_LOG(info, "admin: deployed script %s/%s etag=%s", ns.c_str(), s->name.c_str(),
-                         s->etag.c_str());
-                 b->script_changed(s->namespace_id, s->name);
-                 return script_json(*s, ns);
-               });
+  compile_then(
+      c, ns + "/" + name + ".js", up, std::move(messages),
+      [b, s, ns](AdminBackend::CompileResult& r) {
+        take_compiled(s->code, r);
+        check(b->store().put_script(ns, *s), "script \"" + s->name + "\"");
+        if (s->id == 0 || s->etag.empty())
+          if (auto fresh = b->store().get_script(s->namespace_id, s->name)) *s = *fresh;
+      },
+      [b, s, ns] {
+        WFP_LOG(info, "admin: deployed script %s/%s etag=%s", ns.c_str(), s->name.c_str(),
+                s->etag.c_str());
+        b->script_changed(s->namespace_id, s->name);
+        return script_json(*s, ns);
+      });
 }
 
 // PUT .../content: new code, same bindings, tags and limits.
@@ -1039,15 +1053,18 @@ void script_put_content(Call& c, const std::string& ns, const std::string& name)
   s->code.format = up.format;
   s->code.source = up.source;
   AdminBackend* b = &c.b;
-  compile_then(c, ns + "/" + name + ".js", up, std::move(messages),
-               [b, s, ns](AdminBackend::CompileResult& r) {
-                 take_compiled(s->code, r);
-                 check(b->store().put_script(ns, *s), "script \"" + s->name + "\"");
-                 WFP_LOG(info, "admin: replaced the code of %s/%s etag=%s", ns.c_str(),
-                         s->name.c_str(), s->etag.c_str());
-                 b->script_changed(s->namespace_id, s->name);
-                 return script_json(*s, ns);
-               });
+  compile_then(
+      c, ns + "/" + name + ".js", up, std::move(messages),
+      [b, s, ns](AdminBackend::CompileResult& r) {
+        take_compiled(s->code, r);
+        check(b->store().put_script(ns, *s), "script \"" + s->name + "\"");
+      },
+      [b, s, ns] {
+        WFP_LOG(info, "admin: replaced the code of %s/%s etag=%s", ns.c_str(), s->name.c_str(),
+                s->etag.c_str());
+        b->script_changed(s->namespace_id, s->name);
+        return script_json(*s, ns);
+      });
 }
 
 // Tags and secrets change one field of a stored script and store it again.
@@ -1172,15 +1189,19 @@ void worker_put(Call& c, const std::string& name) {
     if (auto prev = c.store().get_worker(name))
       keep_previous(w->bindings, prev->bindings, meta.keep_bindings);
   AdminBackend* b = &c.b;
-  compile_then(c, name + ".js", up, std::move(messages), [b, w](AdminBackend::CompileResult& r) {
-    take_compiled(w->code, r);
-    check(b->store().put_worker(*w), "worker \"" + w->name + "\"");
-    if (w->id == 0 || w->etag.empty())
-      if (auto fresh = b->store().get_worker(w->name)) *w = *fresh;
-    WFP_LOG(info, "admin: deployed worker %s etag=%s", w->name.c_str(), w->etag.c_str());
-    b->workers_changed();
-    return worker_json(*w);
-  });
+  compile_then(
+      c, name + ".js", up, std::move(messages),
+      [b, w](AdminBackend::CompileResult& r) {
+        take_compiled(w->code, r);
+        check(b->store().put_worker(*w), "worker \"" + w->name + "\"");
+        if (w->id == 0 || w->etag.empty())
+          if (auto fresh = b->store().get_worker(w->name)) *w = *fresh;
+      },
+      [b, w] {
+        WFP_LOG(info, "admin: deployed worker %s etag=%s", w->name.c_str(), w->etag.c_str());
+        b->workers_changed();
+        return worker_json(*w);
+      });
 }
 
 void worker_delete(Call& c, const std::string& name) {

@@ -43,6 +43,12 @@ class AdminBackend {
   virtual void compile(const std::string& filename, const std::string& source, bool module_hint,
                        std::function<void(CompileResult)> done) = 0;
 
+  // Group commit (DESIGN.md "Storage"): `write` runs later in this turn of
+  // the loop, with the other writes queued in it, in one transaction synced
+  // once (Store::write_group); then `done` gets its failure (null: durable).
+  virtual void write_grouped(std::function<void()> write,
+                             std::function<void(std::exception_ptr)> done) = 0;
+
   // Called after a change is committed, so running children follow it.
   virtual void script_changed(int64_t namespace_id, const std::string& name) = 0;
   virtual void namespace_deleted(int64_t namespace_id) = 0;

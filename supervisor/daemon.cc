@@ -177,6 +177,7 @@ Daemon::~Daemon() {
   if (tick_) event_free(tick_);
   if (unpark_ev_) event_free(unpark_ev_);
   if (spares_ev_) event_free(spares_ev_);
+  if (group_ev_) event_free(group_ev_);
   if (watchdog_) event_free(watchdog_);
   if (drain_) event_free(drain_);
   if (base_) event_base_free(base_);
@@ -674,6 +675,32 @@ void Daemon::on_tick() {
 }
 
 // --- the admin backend ------------------------------------------------------
+
+// Deploys whose compiles finish in the same turn of the loop (and those
+// that finished while the last group's sync held the loop) share one
+// transaction and one sync; the compilers meanwhile go on with the next.
+void Daemon::write_grouped(std::function<void()> write,
+                           std::function<void(std::exception_ptr)> done) {
+  grouped_.push_back({std::move(write), std::move(done)});
+  if (!group_ev_)
+    group_ev_ = event_new(base_, -1, 0, [](int, short, void* arg) {
+      auto* d = (Daemon*)arg;
+      guarded("group commit", [&] { d->commit_group(); });
+    }, this);
+  event_active(group_ev_, EV_TIMEOUT, 0);
+}
+
+void Daemon::commit_group() {
+  std::vector<GroupedWrite> group = std::move(grouped_);
+  grouped_.clear();
+  if (group.empty()) return;
+  std::vector<std::function<void()>> writes;
+  writes.reserve(group.size());
+  for (auto& g : group) writes.push_back(std::move(g.write));
+  std::vector<std::exception_ptr> outcomes = store_->write_group(writes);
+  for (size_t i = 0; i < group.size(); i++)
+    guarded("group commit", [&] { group[i].done(outcomes[i]); });
+}
 
 void Daemon::compile(const std::string& filename, const std::string& source, bool module_hint,
                      std::function<void(CompileResult)> done) {

@@ -70,6 +70,8 @@ class Daemon : public AdminBackend {
   const Config& config() const override { return config_; }
   void compile(const std::string& filename, const std::string& source, bool module_hint,
                std::function<void(CompileResult)> done) override;
+  void write_grouped(std::function<void()> write,
+                     std::function<void(std::exception_ptr)> done) override;
   void script_changed(int64_t namespace_id, const std::string& name) override;
   void namespace_deleted(int64_t namespace_id) override;
   void workers_changed() override;
@@ -178,6 +180,15 @@ class Daemon : public AdminBackend {
   std::deque<Parked> parked_;
   event* unpark_ev_ = nullptr;
   event* spares_ev_ = nullptr;  // replaces a spare taken, after the turn that took it
+  // Writes queued for the next group commit (write_grouped), and the event
+  // that commits them once this turn's other callbacks have run.
+  struct GroupedWrite {
+    std::function<void()> write;
+    std::function<void(std::exception_ptr)> done;
+  };
+  std::vector<GroupedWrite> grouped_;
+  event* group_ev_ = nullptr;
+  void commit_group();
   bool park(Child* c, const Message& m, const Caller& caller);
   Child* waiting_caller(const Parked& p);
   void schedule_unpark();

@@ -11,7 +11,9 @@
 #include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <mutex>
 #include <set>
+#include <unordered_map>
 
 #include "ipc/log.h"
 #include "supervisor/names.h"
@@ -60,14 +62,56 @@ struct SqlError : StoreError {
   throw SqlError(rc, std::string(what) + ": " + msg + (msg == kind ? "" : " (" + kind + ")"));
 }
 
-// Owns one prepared statement; values are always bound, never spliced.
+// Prepared statements kept per open store, by their SQL: parsing the SQL
+// was a quarter of the supervisor's CPU per deploy. Only a Store's own
+// connection has a cache (registered once it is open, finalized before it
+// closes); a statement is lent to one Stmt at a time, and one asked for
+// while lent is prepared afresh and finalized after.
+using StmtCache = std::unordered_map<std::string, sqlite3_stmt*>;
+std::mutex stmt_caches_mu;
+std::unordered_map<sqlite3*, StmtCache> stmt_caches;
+
+// Owns (or borrows from the cache) one prepared statement; values are
+// always bound, never spliced.
 class Stmt {
  public:
   Stmt(sqlite3* db, std::string_view sql) : db_(db) {
-    int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &s_, nullptr);
+    {
+      std::lock_guard<std::mutex> lock(stmt_caches_mu);
+      auto cache = stmt_caches.find(db);
+      if (cache != stmt_caches.end()) {
+        cache_ = &cache->second;
+        auto it = cache_->find(std::string(sql));
+        if (it != cache_->end() && it->second) {
+          s_ = it->second;
+          it->second = nullptr;  // lent
+          sql_ = sql;
+          return;
+        }
+      }
+    }
+    int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
+                                cache_ ? SQLITE_PREPARE_PERSISTENT : 0, &s_, nullptr);
     if (rc != SQLITE_OK) throw_sql(db, rc, "prepare");
+    if (cache_) sql_ = sql;
   }
-  ~Stmt() { sqlite3_finalize(s_); }
+  ~Stmt() {
+    if (cache_) {
+      sqlite3_reset(s_);
+      sqlite3_clear_bindings(s_);
+      std::lock_guard<std::mutex> lock(stmt_caches_mu);
+      // The cache may be gone (the store closed while this was lent: never
+      // in wfpd, where the store outlives its calls).
+      if (stmt_caches.count(db_)) {
+        sqlite3_stmt*& slot = (*cache_)[sql_];
+        if (!slot) {
+          slot = s_;
+          return;
+        }
+      }
+    }
+    sqlite3_finalize(s_);
+  }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
@@ -133,7 +177,22 @@ class Stmt {
   }
   sqlite3* db_;
   sqlite3_stmt* s_ = nullptr;
+  StmtCache* cache_ = nullptr;  // set when db_ has a cache
+  std::string sql_;             // the cache's key, when cached
 };
+
+void stmt_cache_open(sqlite3* db) {
+  std::lock_guard<std::mutex> lock(stmt_caches_mu);
+  stmt_caches[db];
+}
+
+void stmt_cache_close(sqlite3* db) {
+  std::lock_guard<std::mutex> lock(stmt_caches_mu);
+  auto it = stmt_caches.find(db);
+  if (it == stmt_caches.end()) return;
+  for (auto& [sql, st] : it->second) sqlite3_finalize(st);
+  stmt_caches.erase(it);
+}
 
 void exec(sqlite3* db, const char* sql) {
   char* err = nullptr;
@@ -148,16 +207,25 @@ void exec(sqlite3* db, const char* sql) {
 // A write transaction: BEGIN IMMEDIATE takes the write lock up front, so a
 // transaction never fails half-way on a lock upgrade. Rolls back unless
 // committed. `read_only` uses a deferred BEGIN for a consistent snapshot.
+// Inside an open transaction (Store::write_group) it is a savepoint: its
+// commit is the group's, its rollback its own.
 class Transaction {
  public:
-  explicit Transaction(sqlite3* db, bool read_only = false) : db_(db) {
-    exec(db_, read_only ? "BEGIN" : "BEGIN IMMEDIATE");
+  explicit Transaction(sqlite3* db, bool read_only = false)
+      : db_(db), nested_(!sqlite3_get_autocommit(db)) {
+    exec(db_, nested_ ? "SAVEPOINT wfp_write" : read_only ? "BEGIN" : "BEGIN IMMEDIATE");
   }
   ~Transaction() {
-    if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (done_) return;
+    // Nested: the group's transaction may already be gone (SQLite rolls a
+    // whole transaction back on some errors); then these fail, harmlessly.
+    if (nested_)
+      sqlite3_exec(db_, "ROLLBACK TO wfp_write; RELEASE wfp_write", nullptr, nullptr, nullptr);
+    else
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
   void commit() {
-    exec(db_, "COMMIT");
+    exec(db_, nested_ ? "RELEASE wfp_write" : "COMMIT");
     done_ = true;
   }
   Transaction(const Transaction&) = delete;
@@ -165,6 +233,7 @@ class Transaction {
 
  private:
   sqlite3* db_;
+  bool nested_;
   bool done_ = false;
 };
 
@@ -514,7 +583,11 @@ Worker read_worker_row(sqlite3* db, Stmt& st) {
   return w;
 }
 
+// Counting a namespace's scripts walks its index: the listing and the
+// namespace's own JSON count, the request and deploy paths do not.
 constexpr const char* kNamespaceSelect =
+    "SELECT n.id, n.name, n.trusted, n.created_on, n.modified_on, 0 FROM namespaces n";
+constexpr const char* kNamespaceSelectCounted =
     "SELECT n.id, n.name, n.trusted, n.created_on, n.modified_on,"
     "       (SELECT count(*) FROM scripts s WHERE s.namespace_id = n.id)"
     "  FROM namespaces n";
@@ -628,9 +701,65 @@ Store::Store(const std::string& path) {
     throw StoreError("store: " + path + ": " + e.what());
   }
   db_ = db.release();
+  stmt_cache_open(db_);
 }
 
-Store::~Store() { sqlite3_close_v2(db_); }
+Store::~Store() {
+  stmt_cache_close(db_);
+  sqlite3_close_v2(db_);
+}
+
+std::vector<std::exception_ptr> Store::write_group(const std::vector<std::function<void()>>& writes) {
+  std::vector<std::exception_ptr> out(writes.size());
+  std::vector<size_t> pending;  // written in the open transaction, not yet committed
+  auto lose_pending = [&](const std::string& why) {
+    for (size_t i : pending) out[i] = std::make_exception_ptr(SqlError(SQLITE_ABORT, why));
+    pending.clear();
+  };
+  auto begin = [&]() -> bool {
+    int rc = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) return true;
+    WFP_LOG(error, "store: group commit: BEGIN: %s", sqlite3_errmsg(db_));
+    return false;
+  };
+  bool open = begin();
+  for (size_t i = 0; i < writes.size(); i++) {
+    if (!open) {
+      // No transaction: each write is its own (Transaction commits it).
+      try {
+        writes[i]();
+      } catch (...) {
+        out[i] = std::current_exception();
+      }
+      continue;
+    }
+    bool saved = sqlite3_exec(db_, "SAVEPOINT wfp_group", nullptr, nullptr, nullptr) == SQLITE_OK;
+    try {
+      writes[i]();
+      if (saved) sqlite3_exec(db_, "RELEASE wfp_group", nullptr, nullptr, nullptr);
+      pending.push_back(i);
+    } catch (...) {
+      out[i] = std::current_exception();
+      if (saved)
+        sqlite3_exec(db_, "ROLLBACK TO wfp_group; RELEASE wfp_group", nullptr, nullptr, nullptr);
+    }
+    // SQLite rolls a whole transaction back on some errors (a full disk,
+    // I/O): what the group wrote before is gone; the rest start anew.
+    if (sqlite3_get_autocommit(db_)) {
+      std::string why = std::string("store: the transaction was rolled back: ") + sqlite3_errmsg(db_);
+      lose_pending(why);  // this write's too, if it got that far: never acknowledge a loss
+      open = begin();
+    }
+  }
+  if (!open) return out;
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    std::string why = std::string("store: commit: ") + sqlite3_errmsg(db_);
+    WFP_LOG(error, "%s", why.c_str());
+    if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    lose_pending(why);
+  }
+  return out;
+}
 
 int Store::schema_version() const {
   return static_cast<int>(pragma_int(db_, "PRAGMA user_version"));
@@ -656,15 +785,16 @@ StoreResult Store::create_namespace(const std::string& name, bool trusted, Names
 }
 
 std::vector<Namespace> Store::list_namespaces() {
-  Stmt st(db_, std::string(kNamespaceSelect) + " ORDER BY n.name");
+  Stmt st(db_, std::string(kNamespaceSelectCounted) + " ORDER BY n.name");
   std::vector<Namespace> out;
   while (st.step()) out.push_back(read_namespace_row(st));
   return out;
 }
 
-std::optional<Namespace> Store::get_namespace(const std::string& name) {
+std::optional<Namespace> Store::get_namespace(const std::string& name, bool count_scripts) {
   if (!valid_name(name)) return std::nullopt;
-  Stmt st(db_, std::string(kNamespaceSelect) + " WHERE n.name = ?");
+  Stmt st(db_, std::string(count_scripts ? kNamespaceSelectCounted : kNamespaceSelect) +
+                   " WHERE n.name = ?");
   st.binds(name);
   if (!st.step()) return std::nullopt;
   return read_namespace_row(st);

@@ -5,6 +5,8 @@
 // statement runs. Runs in the supervisor only.
 #pragma once
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -33,7 +35,7 @@ struct Namespace {
   int64_t id = 0;
   std::string name;
   bool trusted = false;
-  int64_t script_count = 0;
+  int64_t script_count = 0;  // list_namespaces() and get_namespace(name, true) only
   std::string created_on, modified_on;  // ISO 8601 UTC, "2026-11-26T19:54:25Z"
 };
 
@@ -116,6 +118,13 @@ class Store {
 
   int schema_version() const;
 
+  // Group commit (DESIGN.md "Storage"): runs the writes one after another,
+  // each in a savepoint of one transaction, and commits once, so concurrent
+  // deploys share one sync. Returns each write's failure (null: committed
+  // and synced). A write that throws is rolled back alone; when the commit
+  // fails, so does every write of the group, with the store's error.
+  std::vector<std::exception_ptr> write_group(const std::vector<std::function<void()>>& writes);
+
   // An online backup (SQLite's backup API) into a new database at `path`,
   // a few pages a step so the event loop keeps serving; writes to the
   // store between steps restart it, so the copy is consistent.
@@ -133,7 +142,8 @@ class Store {
   // Namespaces
   StoreResult create_namespace(const std::string& name, bool trusted, Namespace* out = nullptr);
   std::vector<Namespace> list_namespaces();
-  std::optional<Namespace> get_namespace(const std::string& name);
+  // script_count is filled only when count_scripts (it walks the namespace).
+  std::optional<Namespace> get_namespace(const std::string& name, bool count_scripts = false);
   std::optional<Namespace> get_namespace_by_id(int64_t id);
   StoreResult rename_namespace(const std::string& old_name, const std::string& new_name);
   StoreResult set_namespace_trusted(const std::string& name, bool trusted);

@@ -260,7 +260,7 @@ TEST_F(StoreTest, KeepsEverythingAcrossAReopen) {
   ASSERT_TRUE(store->add_route("*.example.com/*", "dispatcher").ok());
   reopen();
   EXPECT_EQ(store->schema_version(), 3);
-  auto ns = store->get_namespace("prod");
+  auto ns = store->get_namespace("prod", true);
   ASSERT_TRUE(ns);
   EXPECT_TRUE(ns->trusted);
   EXPECT_EQ(ns->script_count, 1);
@@ -398,7 +398,7 @@ TEST_F(StoreTest, RenamingANamespaceKeepsItsScripts) {
   StoreResult r = store->rename_namespace("old", "new");
   ASSERT_TRUE(r.ok()) << r.message;
   EXPECT_FALSE(store->get_namespace("old"));
-  auto ns = store->get_namespace("new");
+  auto ns = store->get_namespace("new", true);
   ASSERT_TRUE(ns);
   EXPECT_EQ(ns->id, id);
   EXPECT_EQ(ns->script_count, 2);
@@ -535,7 +535,85 @@ TEST_F(StoreTest, PutScriptInsertsThenReplacesKeepingTheIdButNotTheEtag) {
   EXPECT_EQ(got->code.bytecode, "");
   EXPECT_EQ(got->tags, std::vector<std::string>{"z"});
   EXPECT_TRUE(got->bindings.empty());
-  EXPECT_EQ(store->get_namespace("prod")->script_count, 1);
+  EXPECT_EQ(store->get_namespace("prod", true)->script_count, 1);
+}
+
+TEST_F(StoreTest, OnlyACountedNamespaceWalksItsScripts) {
+  ASSERT_TRUE(store->create_namespace("prod", false).ok());
+  put("prod", make_script("a"));
+  put("prod", make_script("b"));
+  EXPECT_EQ(store->get_namespace("prod", true)->script_count, 2);
+  EXPECT_EQ(store->get_namespace("prod")->script_count, 0);  // not counted
+  EXPECT_EQ(store->get_namespace_by_id(ns_id("prod"))->script_count, 0);
+  EXPECT_EQ(store->list_namespaces().at(0).script_count, 2);
+}
+
+// --- group commit ------------------------------------------------------------
+
+TEST_F(StoreTest, AGroupCommitsEveryWriteThatSucceededAndNoneThatFailed) {
+  ASSERT_TRUE(store->create_namespace("prod", false).ok());
+  std::vector<std::function<void()>> writes;
+  for (const char* name : {"a", "b", "c"})
+    writes.push_back([this, name] {
+      Script s = make_script(name);
+      if (!store->put_script("prod", s).ok()) throw std::runtime_error("put failed");
+    });
+  // Writes one script, then fails: the script it wrote must go with it.
+  writes.insert(writes.begin() + 1, [this] {
+    Script s = make_script("half-done");
+    if (!store->put_script("prod", s).ok()) throw std::runtime_error("put failed");
+    throw std::runtime_error("the second half failed");
+  });
+  // A store-level refusal inside the group (unknown namespace).
+  writes.push_back([this] {
+    Script s = make_script("d");
+    StoreResult r = store->put_script("nope", s);
+    if (!r.ok()) throw std::runtime_error(r.message);
+  });
+  std::vector<std::exception_ptr> out = store->write_group(writes);
+  ASSERT_EQ(out.size(), 5u);
+  EXPECT_FALSE(out[0]);
+  EXPECT_TRUE(out[1]);
+  EXPECT_FALSE(out[2]);
+  EXPECT_FALSE(out[3]);
+  ASSERT_TRUE(out[4]);
+  try {
+    std::rethrow_exception(out[4]);
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "namespace \"nope\" not found");
+  }
+  reopen();  // what was committed is on disk, not just in the connection
+  int64_t id = ns_id("prod");
+  EXPECT_TRUE(store->get_script(id, "a"));
+  EXPECT_TRUE(store->get_script(id, "b"));
+  EXPECT_TRUE(store->get_script(id, "c"));
+  EXPECT_FALSE(store->get_script(id, "half-done"));
+  EXPECT_EQ(store->get_namespace("prod", true)->script_count, 3);
+}
+
+TEST_F(StoreTest, AnEmptyGroupAndAGroupOfOneWork) {
+  EXPECT_TRUE(store->write_group({}).empty());
+  auto out = store->write_group({[this] {
+    if (!store->create_namespace("solo", false).ok()) throw std::runtime_error("create failed");
+  }});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_FALSE(out[0]);
+  reopen();
+  EXPECT_TRUE(store->get_namespace("solo"));
+}
+
+TEST_F(StoreTest, ReopeningAStoreManyTimesKeepsItsStatementsApart) {
+  // Prepared statements are kept per open store: a closed one's must never
+  // be handed to the next (which may get the same connection address).
+  for (int i = 0; i < 20; i++) {
+    ASSERT_TRUE(store->create_namespace("ns" + std::to_string(i), false).ok());
+    ASSERT_EQ(store->list_namespaces().size(), (size_t)i + 1);
+    reopen();
+  }
+  TempDir other;
+  Store second(other.file("store.db"));
+  EXPECT_TRUE(second.list_namespaces().empty());
+  EXPECT_EQ(store->list_namespaces().size(), 20u);
 }
 
 TEST_F(StoreTest, PutScriptIntoAnUnknownNamespaceIsNotFound) {
