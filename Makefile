@@ -220,5 +220,9 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
+# The long tiers and their helpers (fuzzing, soak, sanitizer builds), one
+# fragment each.
+include $(wildcard tools/make/*.mk)
+
 .PHONY: all deps test run bench install clean lint-man
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

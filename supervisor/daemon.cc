@@ -213,6 +213,7 @@ Daemon::Child* Daemon::spawn_child(Role role, const std::string& title) {
   Child* raw = c.get();
   child_by_seq_[c->seq] = c->id;
   children_[c->id] = std::move(c);
+  live_[(size_t)role].push_back(raw);
   return raw;
 }
 
@@ -236,12 +237,7 @@ void Daemon::child_readable(Child* c) {
   else if (st == ChannelStatus::closed) child_gone(c, "closed its channel");
 }
 
-std::vector<Daemon::Child*> Daemon::live_children(Role role) {
-  std::vector<Child*> out;
-  for (auto& [id, c] : children_)
-    if (c->role == role && !c->dead) out.push_back(c.get());
-  return out;
-}
+std::vector<Daemon::Child*> Daemon::live_children(Role role) { return live_[(size_t)role]; }
 
 void Daemon::kill_child(Child* c, const std::string& why) {
   if (c->dead) return;
@@ -254,6 +250,8 @@ void Daemon::kill_child(Child* c, const std::string& why) {
 void Daemon::child_gone(Child* c, const std::string& why) {
   if (c->dead) return;
   c->dead = true;
+  auto& live = live_[(size_t)c->role];
+  live.erase(std::remove(live.begin(), live.end(), c), live.end());
   if (c->ev) {
     event_free(c->ev);
     c->ev = nullptr;
@@ -522,9 +520,10 @@ void Daemon::load_platform_workers(Child* d) {
 
 void Daemon::ensure_dispatchers() {
   if (stopping_) return;
-  int64_t want = config_.dispatchers > 0 ? config_.dispatchers
-                                         : std::max<int64_t>(1, std::thread::hardware_concurrency());
-  auto live = live_children(Role::dispatcher);
+  // One per core by default; the count is read once (glibc reads /sys for it).
+  static const int64_t cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  int64_t want = config_.dispatchers > 0 ? config_.dispatchers : cores;
+  std::vector<Child*> live = live_children(Role::dispatcher);
   if ((int64_t)live.size() >= want) return;
   // A dispatcher that keeps dying right after start is restarted with
   // back-off, so a broken platform worker can't make us fork in a loop.
@@ -549,9 +548,7 @@ void Daemon::ensure_dispatchers() {
 
 void Daemon::ensure_spares() {
   if (stopping_) return;
-  size_t total = 0;
-  for (auto& [id, c] : children_)
-    if (c->role == Role::sandbox && !c->dead) total++;
+  size_t total = live_[(size_t)Role::sandbox].size();
   while ((int64_t)spares_.size() < config_.pool_spares && (int64_t)total < config_.pool_max_total) {
     Child* s = spawn_child(Role::sandbox, "sandbox (spare)");
     if (!s) return;

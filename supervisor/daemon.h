@@ -6,6 +6,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -278,6 +279,10 @@ class Daemon : public AdminBackend {
   std::chrono::steady_clock::time_point started_;
 
   std::map<uint64_t, std::unique_ptr<Child>> children_;  // by child id
+  // The children not yet dead, by role (ipc/messages.h Role as index): the
+  // request path picks a dispatcher, and every turn counts the pool, without
+  // walking thousands of sandboxes.
+  std::array<std::vector<Child*>, 5> live_;
   std::unordered_map<pid_t, uint64_t> child_by_pid_;
   std::unordered_map<pid_t, std::string> ended_titles_;  // freed, exit not yet reported
   std::unordered_map<uint32_t, uint64_t> child_by_seq_;
