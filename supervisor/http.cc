@@ -174,6 +174,13 @@ std::string_view framing_value(std::string_view raw) {
 // authority so the caller can compare it with Host.
 int parse_target(std::string_view method, std::string_view raw, HttpRequest& req,
                  std::string& authority, std::string& reason) {
+  // CONNECT asks for a tunnel, which no worker can give; and its
+  // authority-form target ("victim.example:443") would make a request URL
+  // whose host is not the Host that routing used.
+  if (method == "CONNECT") {
+    reason = "CONNECT is not supported: this server is not a proxy";
+    return 501;
+  }
   // A fragment is never sent (RFC 9112 §3.2); one arriving is an attempt
   // to make components split the target differently.
   if (raw.find('#') != std::string_view::npos) {
@@ -206,10 +213,6 @@ int parse_target(std::string_view method, std::string_view raw, HttpRequest& req
     std::string_view tail = end == std::string_view::npos ? std::string_view() : rest.substr(end);
     req.target = (tail.empty() || tail.front() == '?') ? "/" + std::string(tail) : std::string(tail);
     req.path = req.target.substr(0, req.target.find('?'));
-    return 0;
-  }
-  if (method == "CONNECT" && valid_authority(raw)) {
-    req.target = std::string(raw);  // authority-form; there is no path
     return 0;
   }
   reason = "bad request-target";
@@ -367,6 +370,10 @@ int parse_head(std::string_view head, HttpRequest& req, std::string& raw_target,
       reason = "Transfer-Encoding in an HTTP/1.0 request";
       return 400;
     }
+    // Only "chunked" as written by every client. Coding names are
+    // case-insensitive (RFC 9112 §7), but a proxy in front that does not
+    // read "Chunked" as chunked would frame the body differently from us:
+    // refusing it costs nothing real and closes that desync.
     if (te_count > 1 || te_value != "chunked") {
       reason = "Transfer-Encoding other than chunked";
       return 400;

@@ -20,10 +20,11 @@ struct HttpHeader {
 };
 
 struct HttpRequest {
-  std::string method;        // every method is passed on, OPTIONS and PATCH too
+  std::string method;        // every method but CONNECT is passed on, OPTIONS and PATCH too
   std::string target;        // request-target as received ("/path?query");
                              // absolute-form is reduced to origin-form
-                             // (its authority must equal Host)
+                             // (its authority must equal Host); "*" for
+                             // OPTIONS; CONNECT is refused with 501
   std::string path;          // target's path, no query
   std::string host;          // the one Host header's value (as received)
   int version_minor = 1;     // HTTP/1.x
