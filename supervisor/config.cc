@@ -113,6 +113,8 @@ const std::vector<KeyBinding>& table() {
               "most open client connections; past it new ones get 503"),
       int_key("header_timeout_ms", &Config::header_timeout_ms, "10000", 100, 600000, true,
               "the whole request head must arrive within this many milliseconds"),
+      int_key("body_timeout_ms", &Config::body_timeout_ms, "60000", 100, 600000, true,
+              "the whole request body must arrive within this many milliseconds"),
       opt_str_key("trusted_proxies", &Config::trusted_proxies, "", true,
                   "proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (CIDR, comma-separated)",
                   ConfigType::network_list),
@@ -341,6 +343,11 @@ bool parse_config(std::string_view text, const std::string& path, Config& out,
       const char* best = nullptr;
       size_t best_d = 3;
       for (const auto& cand : table()) {
+        // The distance is at least the difference in length: skipping those
+        // keeps a long unknown name from costing its length times every key.
+        size_t cand_len = strlen(cand.key.name);
+        if ((name.size() > cand_len ? name.size() - cand_len : cand_len - name.size()) >= best_d)
+          continue;
         size_t d = edit_distance(name, cand.key.name);
         if (d < best_d) best_d = d, best = cand.key.name;
       }

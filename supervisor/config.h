@@ -35,6 +35,7 @@ struct Config {
   int64_t max_header_bytes;
   int64_t max_connections;
   int64_t header_timeout_ms;
+  int64_t body_timeout_ms;
   std::string trusted_proxies;       // CIDR list: whose X-Forwarded-For/-Proto to believe
   std::string fetch_deny_networks;   // CIDR list (netpolicy.h)
   std::string fetch_allow_networks;  // CIDR list, exceptions to the deny list

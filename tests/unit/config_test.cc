@@ -85,7 +85,7 @@ TEST(Config, TheTableDeclaresEveryKeyOnceWithSaneBounds) {
       EXPECT_LE(d, k.max) << k.name;
     }
   }
-  EXPECT_EQ(names.size(), 33u);
+  EXPECT_EQ(names.size(), 34u);
   for (const char* must : {"listen",
                            "admin_socket",
                            "admin_listen",
@@ -111,6 +111,7 @@ TEST(Config, TheTableDeclaresEveryKeyOnceWithSaneBounds) {
                            "max_header_bytes",
                            "max_connections",
                            "header_timeout_ms",
+                           "body_timeout_ms",
                            "fetch_deny_networks",
                            "fetch_allow_networks",
                            "fetch_ca_file",
