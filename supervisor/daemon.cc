@@ -173,6 +173,8 @@ Daemon::~Daemon() {
     if (c->ev) event_free(c->ev);
   children_.clear();
   zygote_.reset();
+  dead_zygotes_.clear();
+  if (zygote_ev_) event_free(zygote_ev_);
   for (event* e : signal_events_) event_free(e);
   if (tick_) event_free(tick_);
   if (unpark_ev_) event_free(unpark_ev_);
@@ -314,6 +316,7 @@ void Daemon::on_zygote_spawned(uint32_t seq, pid_t pid, int err) {
     if (pid > 0) kill(pid, SIGKILL);
     return;
   }
+  zygote_answered_ = true;
   Child* c = children_[it->second].get();
   if (pid <= 0) {
     logf(LogLevel::error, "zygote could not fork %s: %s", c->title.c_str(), strerror(err));
@@ -327,13 +330,7 @@ void Daemon::on_zygote_spawned(uint32_t seq, pid_t pid, int err) {
 }
 
 void Daemon::on_zygote_exit(pid_t pid, int status) {
-  if (pid == -1) {
-    logf(LogLevel::error, "the zygote died (%s); exiting so the service manager restarts wfpd",
-         describe_status(status).c_str());
-    stopping_ = true;
-    event_base_loopexit(base_, nullptr);
-    return;
-  }
+  if (pid == -1) return zygote_died(status);
   auto it = child_by_pid_.find(pid);
   if (it == child_by_pid_.end()) return;
   auto ended = ended_titles_.find(pid);
@@ -360,6 +357,148 @@ void Daemon::on_zygote_exit(pid_t pid, int status) {
   }
   child_by_pid_.erase(pid);
   reap();
+}
+
+// How many times in a row a zygote may die within kZygoteQuickDeath of its
+// start before wfpd gives up; the restarts in between wait 0, 1, 2, 4 s.
+constexpr int kZygoteTries = 4;
+constexpr auto kZygoteQuickDeath = std::chrono::seconds(10);
+
+bool Daemon::start_zygote() {
+  try {
+    zygote_ = std::make_unique<ZygoteClient>(
+        base_,
+        [this](uint32_t seq, pid_t pid, int err) { on_zygote_spawned(seq, pid, err); },
+        [this](pid_t pid, int status) { on_zygote_exit(pid, status); });
+  } catch (const std::exception& e) {
+    logf(LogLevel::error, "%s", e.what());
+    return false;
+  }
+  zygote_started_ = Clock::now();
+  zygote_answered_ = false;
+  return true;
+}
+
+bool Daemon::zygote_restarting() const { return zygote_ev_ && evtimer_pending(zygote_ev_, nullptr); }
+
+// The zygote died (killed, crashed, or broke its control channel). Every
+// child dies with it: they are the zygote's children and keep
+// PR_SET_PDEATHSIG (sandbox/zygote.cc), which we rely on so no child can
+// outlive the process that forked it and be left unsupervised, and so
+// each death is seen on its channel. Their in-flight requests fail
+// (process_died, 502/1105) and nothing else does: a new zygote is started
+// at once and the dispatchers, compilers and spares come back through it;
+// deploys wait in the compile queue meanwhile. The zygote's exit reports
+// are gone with it, so pids it would have reported are forgotten here.
+//
+// The new zygote is a fork of the supervisor as it is now, not of its
+// image at start: its memory, and so every child's, holds a copy of the
+// supervisor's heap (tenants' scripts and bindings included) where the
+// first zygote's held only the configuration. A clean image would need
+// wfpd to re-exec itself as the zygote (a zygote mode in wfpd_main.cc).
+void Daemon::zygote_died(int status) {
+  std::string how = status == -1 ? "could not be started" : "died (" + describe_status(status) + ")";
+  pid_t old = zygote_ ? zygote_->pid() : -1;
+  if (zygote_) dead_zygotes_.push_back(std::move(zygote_));
+  std::vector<Child*> orphans;
+  for (auto& [id, c] : children_)
+    if (!c->dead) orphans.push_back(c.get());
+  for (Child* c : orphans) child_gone(c, "its zygote died");
+  child_by_pid_.clear();
+  ended_titles_.clear();
+  bool quick = Clock::now() - zygote_started_ < kZygoteQuickDeath;
+  zygote_quick_deaths_ = quick ? zygote_quick_deaths_ + 1 : 1;
+  if (stopping_) {
+    logf(LogLevel::warn, "the zygote (pid %d) %s while wfpd was stopping", (int)old, how.c_str());
+    event_base_loopexit(base_, nullptr);
+    return;
+  }
+  if (zygote_quick_deaths_ > kZygoteTries) {
+    logf(LogLevel::error,
+         "the zygote %s; it died %d times in a row within %lld s of its start, giving up: exiting so "
+         "the service manager restarts wfpd", how.c_str(), zygote_quick_deaths_,
+         (long long)std::chrono::duration_cast<std::chrono::seconds>(kZygoteQuickDeath).count());
+    zygote_gave_up_ = true;
+    stopping_ = true;
+    event_base_loopexit(base_, nullptr);
+    return;
+  }
+  int delay_s = zygote_quick_deaths_ <= 1 ? 0 : 1 << (zygote_quick_deaths_ - 2);
+  logf(LogLevel::error, "the zygote (pid %d) %s; %zu children died with it; starting a new zygote%s",
+       (int)old, how.c_str(), orphans.size(),
+       delay_s ? (" in " + std::to_string(delay_s) + " s").c_str() : "");
+  if (!zygote_ev_)
+    zygote_ev_ = evtimer_new(base_, [](int, short, void* arg) {
+      auto* d = (Daemon*)arg;
+      guarded("zygote restart", [&] {
+        if (d->stopping_) return;
+        if (!d->start_zygote()) return d->zygote_died(-1);
+        logf(LogLevel::info, "a new zygote (pid %d) started", (int)d->zygote_->pid());
+        d->reap();
+      });
+    }, this);
+  timeval tv{delay_s, 0};
+  evtimer_add(zygote_ev_, &tv);
+}
+
+namespace {
+// True when the process is stopped (SIGSTOP, SIGTSTP; state T in /proc).
+bool process_stopped(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE* f = fopen(path, "re");
+  if (!f) return false;
+  char buf[512];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  const char* p = strrchr(buf, ')');
+  return p && p[1] == ' ' && p[2] == 'T';
+}
+}  // namespace
+
+// A stopped runner answers nothing: the wall-clock limit fails its
+// requests one by one, but a dispatcher is only made to forget them and
+// would go on taking (and failing) new ones. One seen stopped with
+// requests in flight on three ticks in a row (2 to 3 s) is killed and
+// replaced; one stopped while idle, or for less, is left alone and
+// carries on after SIGCONT.
+constexpr int kStoppedTicks = 3;
+constexpr auto kZygoteAnswer = std::chrono::seconds(10);
+constexpr auto kZygoteFirstAnswer = std::chrono::seconds(60);
+
+void Daemon::check_stopped_children() {
+  std::unordered_map<uint64_t, int> seen;
+  std::vector<Child*> frozen;
+  for (Role role : {Role::dispatcher, Role::sandbox})
+    for (Child* c : live_[(size_t)role]) {
+      if (c->pid <= 0 || c->inflight == 0 || !process_stopped(c->pid)) continue;
+      auto it = stopped_ticks_.find(c->id);
+      int ticks = (it == stopped_ticks_.end() ? 0 : it->second) + 1;
+      if (ticks >= kStoppedTicks) frozen.push_back(c);
+      else seen[c->id] = ticks;
+    }
+  stopped_ticks_.swap(seen);
+  for (Child* c : frozen)
+    kill_child(c, "stopped (SIGSTOP or a freeze) with " + std::to_string(c->inflight) +
+                      " request(s) in flight; it answers nothing");
+  // The zygote answers a spawn in milliseconds; one that leaves a spawn
+  // unanswered for kZygoteAnswer is stopped or stuck (a restarted zygote
+  // is the fork of a process with threads): it is killed, which ends its
+  // children too, and replaced (zygote_died). Before its first answer it
+  // may still be building its image (slow under the sanitizers): longer.
+  if (!zygote_ || !zygote_->alive()) return;
+  auto now = Clock::now();
+  auto bound = zygote_answered_ ? kZygoteAnswer : kZygoteFirstAnswer;
+  for (auto& live : live_)
+    for (Child* c : live)
+      if (c->pid == 0 && now - c->started > bound) {
+        logf(LogLevel::error, "the zygote (pid %d) left the spawn of %s unanswered for %lld s; killing it",
+             (int)zygote_->pid(), c->title.c_str(),
+             (long long)std::chrono::duration_cast<std::chrono::seconds>(bound).count());
+        kill(zygote_->pid(), SIGKILL);
+        return;
+      }
 }
 
 void Daemon::handle_message(Child* c, Message& m) {
@@ -668,6 +807,8 @@ void Daemon::on_tick() {
     if (c->compiling && now > c->compile_deadline) kill_child(c, "a compile ran past its deadline");
   // Expired cache entries are reclaimed in the background, a little at a time.
   if (cache_store_ && ++ticks_ % 60 == 0) cache_store_->reclaim_expired();
+  check_stopped_children();
+  dead_zygotes_.clear();
   reap();
 }
 
@@ -709,6 +850,8 @@ void Daemon::compile(const std::string& filename, const std::string& source, boo
 // script's own compile, not its wait in the queue.
 void Daemon::send_next_compile() {
   if (compile_queue_.empty() || stopping_) return;
+  // A new zygote is on its way: the queue waits for its compilers.
+  if (zygote_restarting()) return;
   ensure_compilers();
   auto compilers = live_children(Role::compiler);
   if (compilers.empty()) {
@@ -1230,6 +1373,11 @@ void Daemon::finish_call(Call* call, Message* response, ErrorCode code, const st
   if (!response && owned->chain &&
       (code == ErrorCode::cpu_limit || code == ErrorCode::memory_limit || code == ErrorCode::wall_limit))
     owned->chain->limit_hit = code;
+  // A user worker's process died under the call: a dispatcher that does not
+  // catch it gives the client the death's page (502/1105), not 1101.
+  if (!response && owned->chain && code == ErrorCode::process_died && !owned->client &&
+      owned->chain->limit_hit == ErrorCode::ok)
+    owned->chain->limit_hit = code;
   if (!response) {
     // Details go to the log (and later to tail), never to a public client.
     logf(code == ErrorCode::exception ? LogLevel::info : LogLevel::warn,
@@ -1447,6 +1595,7 @@ void Daemon::reload() {
   limits.max_header_bytes = config_.max_header_bytes;
   limits.max_body_bytes = config_.max_body_bytes;
   limits.header_timeout_ms = (int)config_.header_timeout_ms;
+  limits.body_timeout_ms = (int)config_.body_timeout_ms;
   limits.max_connections = config_.max_connections;
   for (auto& srv : servers_) srv->set_limits(limits);
   fetch_client_->update(config_.fetch_timeout_ms, config_.max_body_bytes,
@@ -1463,10 +1612,7 @@ void Daemon::reload() {
 
 int Daemon::run() {
   signal(SIGPIPE, SIG_IGN);
-  zygote_ = std::make_unique<ZygoteClient>(
-      base_,
-      [this](uint32_t seq, pid_t pid, int err) { on_zygote_spawned(seq, pid, err); },
-      [this](pid_t pid, int status) { on_zygote_exit(pid, status); });
+  if (!start_zygote()) throw std::runtime_error("the zygote could not be started");
   // The cache store's threads start after the zygote is forked: the zygote
   // must not be the copy of a process with threads.
   CacheStoreOptions co;
@@ -1482,6 +1628,7 @@ int Daemon::run() {
   limits.max_header_bytes = config_.max_header_bytes;
   limits.max_body_bytes = config_.max_body_bytes;
   limits.header_timeout_ms = (int)config_.header_timeout_ms;
+  limits.body_timeout_ms = (int)config_.body_timeout_ms;
   limits.max_connections = config_.max_connections;
   for (Listener& l : listen_) {
     servers_.push_back(std::make_unique<HttpServer>(base_, l.fd, limits, [this](std::shared_ptr<HttpExchange> ex) {
@@ -1548,8 +1695,8 @@ int Daemon::run() {
   if (drain_) event_free(drain_);
   drain_ = nullptr;
   logf(LogLevel::info, "stopped");
-  // Losing the zygote is a failure: exit non-zero so systemd restarts us.
-  return zygote_ && zygote_->alive() ? 0 : 1;
+  // A zygote that kept dying is a failure: exit non-zero so systemd restarts us.
+  return zygote_gave_up_ ? 1 : 0;
 }
 
 }  // namespace wfp

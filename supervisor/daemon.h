@@ -103,6 +103,21 @@ class Daemon : public AdminBackend {
   void child_gone(Child* c, const std::string& why);
   void on_zygote_spawned(uint32_t seq, pid_t pid, int err);
   void on_zygote_exit(pid_t pid, int status);
+  // The zygote died (daemon.cc): its children die with it; a new one is
+  // started, with back-off, and wfpd gives up only when it keeps dying.
+  void zygote_died(int status);
+  bool start_zygote();
+  bool zygote_restarting() const;
+  std::vector<std::unique_ptr<ZygoteClient>> dead_zygotes_;  // freed outside their callback
+  event* zygote_ev_ = nullptr;        // the restart, after its back-off
+  Clock::time_point zygote_started_{};
+  int zygote_quick_deaths_ = 0;       // deaths in a row soon after start
+  bool zygote_gave_up_ = false;
+  bool zygote_answered_ = false;      // this zygote has answered a spawn
+  // A child stopped (SIGSTOP, a freeze) with requests in flight is killed
+  // after a few ticks (check_stopped_children); ticks seen so, by child id.
+  void check_stopped_children();
+  std::unordered_map<uint64_t, int> stopped_ticks_;
   void handle_message(Child* c, Message& m);
   void kill_child(Child* c, const std::string& why);
   void load_platform_workers(Child* dispatcher);

@@ -6,6 +6,7 @@
 #include <bsd/unistd.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <iostream>
 
 #include "ipc/log.h"
+#include "sandbox/child.h"
 #include "sandbox/seccomp_policy.h"
 #include "supervisor/admin_auth.h"
 #include "supervisor/config.h"
@@ -67,6 +69,20 @@ std::string parent_dir(const std::string& p) {
 
 int main(int argc, char** argv) {
   setproctitle_init(argc, argv, environ);
+  // The zygote: wfpd runs itself again (ZygoteClient), so that the zygote
+  // and every child it forks start from a fresh image, never a copy of the
+  // supervisor's memory (configuration, the admin token, tenants' scripts
+  // and bindings), however late a zygote is started. Internal: only with
+  // its control socket on fd 3.
+  if (argc == 3 && strcmp(argv[1], "--zygote") == 0) {
+    int type = 0;
+    socklen_t len = sizeof type;
+    if (getsockopt(3, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_SEQPACKET)
+      usage_error("--zygote is wfpd's own, started by wfpd with its control socket on fd 3");
+    wfp::LogLevel level;
+    if (wfp::log_parse_level(argv[2], level)) wfp::log_set_level(level);
+    return wfp::zygote_main(3);
+  }
   std::string config_path;
   bool config_given = false, check_only = false;
   std::vector<std::string> listen_flags;

@@ -2,6 +2,7 @@
 #include "supervisor/zygote_client.h"
 
 #include <event2/event.h>
+#include <fcntl.h>
 #include <linux/close_range.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -22,6 +23,16 @@ ZygoteClient::ZygoteClient(event_base* base, OnSpawned on_spawned, OnExit on_exi
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
     throw std::runtime_error(std::string("zygote: socketpair failed: ") + strerror(errno));
+  // The zygote's command line, made before the fork: the supervisor has
+  // threads, so the child calls nothing that may allocate before its exec.
+  char self[] = "wfpd", flag[] = "--zygote";
+  char level[8];
+  snprintf(level, sizeof level, "%s",
+           log_enabled(LogLevel::debug)  ? "debug"
+           : log_enabled(LogLevel::info) ? "info"
+           : log_enabled(LogLevel::warn) ? "warn"
+                                         : "error");
+  char* argv[] = {self, flag, level, nullptr};
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error(std::string("zygote: fork failed: ") + strerror(errno));
   if (pid == 0) {
@@ -29,11 +40,26 @@ ZygoteClient::ZygoteClient(event_base* base, OnSpawned on_spawned, OnExit on_exi
     // listeners, the store or the admin socket, so no child can inherit them.
     close(sv[0]);
     if (sv[1] != 3) {
-      dup2(sv[1], 3);
+      dup2(sv[1], 3);  // the copy is not close-on-exec
       close(sv[1]);
+    } else {
+      fcntl(3, F_SETFD, 0);
     }
     syscall(SYS_close_range, 4u, ~0u, 0u);
-    _exit(zygote_main(3));
+    // libevent's handlers would be inherited as "caught" and reset by the
+    // exec anyway; a blocked or ignored signal would not be.
+    for (int sig : {SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGPIPE}) signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    // wfpd itself again (wfpd_main.cc, --zygote): a fresh image, so neither
+    // the zygote nor a child it forks holds a copy of the supervisor's
+    // memory, however long the supervisor has run before this zygote.
+    execv("/proc/self/exe", argv);
+    static const char kFailed[] = "wfpd: zygote: cannot run /proc/self/exe\n";
+    ssize_t ignored = write(2, kFailed, sizeof kFailed - 1);
+    (void)ignored;
+    _exit(127);
   }
   close(sv[1]);
   pid_ = pid;
@@ -45,7 +71,7 @@ ZygoteClient::ZygoteClient(event_base* base, OnSpawned on_spawned, OnExit on_exi
 ZygoteClient::~ZygoteClient() {
   if (ev_) event_free(ev_);
   if (fd_ >= 0) close(fd_);
-  if (pid_ > 0) {
+  if (pid_ > 0 && !reaped_) {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
   }
@@ -91,14 +117,25 @@ void ZygoteClient::on_readable(int fd, short, void* arg) {
     ssize_t n = recv(fd, &r, sizeof r, MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     if (n <= 0 || n != (ssize_t)sizeof r || r.magic != kZygoteMagic) {
-      // The zygote is gone or broken; nothing more can be spawned. The
-      // daemon notices alive() == false and exits (systemd restarts it).
+      // The zygote is gone or broken; nothing more can be spawned through
+      // it. The daemon starts another (Daemon::zygote_died).
       logf(LogLevel::error, "zygote: control channel %s", n == 0 ? "closed" : "broken");
       event_del(self->ev_);
       close(self->fd_);
       self->fd_ = -1;
+      // Its socket closes as it exits, a moment before it can be waited
+      // for; one that broke the channel but lives on is ended here.
       int status = 0;
-      if (waitpid(self->pid_, &status, WNOHANG) > 0) self->pid_ = -1;
+      pid_t got = 0;
+      for (int i = 0; i < 50 && got == 0; i++) {
+        got = waitpid(self->pid_, &status, WNOHANG);
+        if (got == 0) usleep(2000);
+      }
+      if (got == 0) {
+        kill(self->pid_, SIGKILL);
+        got = waitpid(self->pid_, &status, 0);
+      }
+      if (got == self->pid_) self->reaped_ = true;
       try {
         self->on_exit_(-1, status);
       } catch (...) {

@@ -21,7 +21,8 @@ class ZygoteClient {
   using OnExit = std::function<void(pid_t pid, int status)>;
   using OnSpawned = std::function<void(uint32_t seq, pid_t pid, int err)>;
 
-  // Forks the zygote. Fatal errors throw std::runtime_error.
+  // Forks the zygote. Fatal errors throw std::runtime_error. Called at
+  // start and again by the daemon when a zygote died (Daemon::zygote_died).
   ZygoteClient(event_base* base, OnSpawned on_spawned, OnExit on_exit);
   ~ZygoteClient();
 
@@ -38,6 +39,7 @@ class ZygoteClient {
   OnSpawned on_spawned_;
   OnExit on_exit_;
   pid_t pid_ = -1;
+  bool reaped_ = false;  // waited for: pid_ is only a name in log lines now
   int fd_ = -1;
   event* ev_ = nullptr;
 };
