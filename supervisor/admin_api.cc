@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ipc/log.h"
+#include "supervisor/json_body.h"
 #include "supervisor/multipart.h"
 #include "supervisor/names.h"
 #include "supervisor/routes.h"
@@ -44,7 +45,6 @@ enum : int {
   kScriptRefused = 10021,
 };
 
-constexpr size_t kMaxJsonDepth = 64;
 constexpr size_t kMaxBindings = 128;          // DESIGN.md: vars + secrets 128
 constexpr size_t kMaxBindingText = 5 * 1024;  // 5 KiB each
 constexpr size_t kMaxBindingName = 128;
@@ -229,42 +229,11 @@ bool query_bool(const Query& q, std::string_view key) {
           "\"");
 }
 
-// A pre-scan for nesting depth, so a hostile document is refused before the
-// parser builds (and later destroys, recursively) a deep tree.
-bool json_depth_ok(std::string_view s, size_t max_depth) {
-  size_t depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : s) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) return false;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      depth--;
-    }
-  }
-  return true;
-}
-
 json parse_json(std::string_view text, const std::string& what) {
-  if (!json_depth_ok(text, kMaxJsonDepth))
-    invalid(what + " is nested more than " + std::to_string(kMaxJsonDepth) + " levels deep");
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    // e.what() is "[json.exception.parse_error.101] parse error at line 1, ...".
-    std::string m = e.what();
-    size_t close = m.find("] ");
-    if (close != std::string::npos) m = m.substr(close + 2);
-    invalid(what + " is not valid JSON: " + m);
-  }
+  std::string error;
+  json j = parse_json_text(text, error);
+  if (!error.empty()) invalid(what + " is " + error);
+  return j;
 }
 
 json parse_json_object_body(const HttpRequest& req) {

@@ -716,37 +716,58 @@ std::vector<std::exception_ptr> Store::write_group(const std::vector<std::functi
     for (size_t i : pending) out[i] = std::make_exception_ptr(SqlError(SQLITE_ABORT, why));
     pending.clear();
   };
+  // The write lock, waited for up to the busy timeout (another process
+  // holding it: `wfpctl backup`'s reader does not, an sqlite3 shell might).
+  // Without it no write of the group runs: each would wait the whole
+  // timeout again on its own, holding up the event loop that long each.
+  std::string no_lock;
   auto begin = [&]() -> bool {
     int rc = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
     if (rc == SQLITE_OK) return true;
-    WFP_LOG(error, "store: group commit: BEGIN: %s", sqlite3_errmsg(db_));
+    no_lock = std::string("store: cannot take the write lock: ") + sqlite3_errmsg(db_) +
+              ((rc & 0xff) == SQLITE_BUSY ? " (another process holds the store; try again)" : "");
+    WFP_LOG(error, "%s", no_lock.c_str());
     return false;
   };
   bool open = begin();
   for (size_t i = 0; i < writes.size(); i++) {
     if (!open) {
-      // No transaction: each write is its own (Transaction commits it).
-      try {
-        writes[i]();
-      } catch (...) {
-        out[i] = std::current_exception();
-      }
+      out[i] = std::make_exception_ptr(SqlError(SQLITE_BUSY, no_lock));
       continue;
     }
-    bool saved = sqlite3_exec(db_, "SAVEPOINT wfp_group", nullptr, nullptr, nullptr) == SQLITE_OK;
-    try {
-      writes[i]();
-      if (saved) sqlite3_exec(db_, "RELEASE wfp_group", nullptr, nullptr, nullptr);
-      pending.push_back(i);
-    } catch (...) {
-      out[i] = std::current_exception();
-      if (saved)
+    // Without its savepoint a write that fails half-way could not be undone
+    // alone, and its first half would be committed with the group (a torn
+    // deploy): a write whose savepoint cannot be taken (out of memory) is
+    // failed without running.
+    int rc = sqlite3_exec(db_, "SAVEPOINT wfp_group", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) {
+      out[i] = std::make_exception_ptr(
+          SqlError(rc, std::string("store: group commit: savepoint: ") + sqlite3_errmsg(db_)));
+    } else {
+      try {
+        writes[i]();
+        sqlite3_exec(db_, "RELEASE wfp_group", nullptr, nullptr, nullptr);
+        pending.push_back(i);
+      } catch (...) {
+        out[i] = std::current_exception();
         sqlite3_exec(db_, "ROLLBACK TO wfp_group; RELEASE wfp_group", nullptr, nullptr, nullptr);
+      }
     }
     // SQLite rolls a whole transaction back on some errors (a full disk,
     // I/O): what the group wrote before is gone; the rest start anew.
     if (sqlite3_get_autocommit(db_)) {
-      std::string why = std::string("store: the transaction was rolled back: ") + sqlite3_errmsg(db_);
+      // The cause is this write's failure: by now sqlite3_errmsg() tells
+      // only that the cleanup's savepoints were gone with the transaction.
+      std::string cause = sqlite3_errmsg(db_);
+      if (out[i]) {
+        try {
+          std::rethrow_exception(out[i]);
+        } catch (const std::exception& e) {
+          cause = e.what();
+        } catch (...) {
+        }
+      }
+      std::string why = "store: the transaction was rolled back: " + cause;
       lose_pending(why);  // this write's too, if it got that far: never acknowledge a loss
       open = begin();
     }

@@ -75,6 +75,20 @@ TEST_F(BadInput, TheAdminApiRefusesAnInvalidNameToo) {
   EXPECT_NE(r.out.find("invalid"), std::string::npos) << r.out;
 }
 
+// Found by fuzzing: a number past a double's range was an internal error
+// (500) where it is the client's (400), like any other bad JSON.
+TEST_F(BadInput, AnAdminApiBodyWithAnOverflowingNumberIs400NotAnInternalError) {
+  CmdResult r = run({"/usr/bin/curl", "-s", "-w", "\n%{http_code}", "--unix-socket", d->socket(),
+                     "-X", "POST", "-H", "Content-Type: application/json", "-d",
+                     "{\"name\":\"ns1\",\"x\":1e400}",
+                     "http://localhost/workers/dispatch/namespaces"});
+  if (r.status == 127) GTEST_SKIP() << "curl is not installed";
+  EXPECT_NE(r.out.find("\n400"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("request body is not valid JSON: number overflow"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(d->ctl({"namespace", "get", "ns1"}).status, 1);  // nothing was created
+}
+
 TEST_F(BadInput, AnEmptyFileIsRefused) {
   CmdResult r = d->ctl({"script", "deploy", "prod", "app", d->write_file("empty.js", "  \n\n")});
   EXPECT_EQ(r.status, 1);
