@@ -3,13 +3,14 @@
 CXX      ?= g++
 CXXFLAGS ?= -O2 -g
 WFP_VERSION := 0.1.0
-CXXFLAGS += -DWFP_VERSION='"$(WFP_VERSION)"' -std=c++20 -Wall -Wextra -Werror=return-type -pthread -I. -Ibuild/duk
+CXXFLAGS += -DWFP_VERSION='"$(WFP_VERSION)"' -std=c++20 -Wall -Wextra -Werror=return-type -pthread -I. -I$(BUILD)/duk
 LDLIBS   := -levent_core -levent_extra -lseccomp -lsqlite3 -levent_openssl -lhttp_parser -lbsd -lidn2 -lssl -lcrypto -lsystemd -lrt -pthread
 BUILD    := build
 PREFIX   ?= /usr/local
 DEPS_PKGS := duktape-dev libevent-dev libseccomp-dev libsqlite3-dev libboost-dev \
              googletest libgtest-dev libhttp-parser-dev nlohmann-json3-dev libbsd-dev \
-             libsystemd-dev libidn2-dev libssl-dev mandoc pkg-config g++ make curl procps wrk
+             libsystemd-dev libidn2-dev libssl-dev mandoc pkg-config g++ make curl procps wrk \
+             clang-14 libclang-rt-14-dev
 
 # Sources: every .cc of a directory belongs to its role; the mains are split out.
 IPC_SRCS     := $(wildcard ipc/*.cc)
@@ -148,7 +149,7 @@ bench: deps all $(BUILD)/api_bench $(BUILD)/tools/static_hello
 	@BENCH_PEER_JSON=$(if $(filter workerd,$(PEER)),$(BUILD)/bench-peer.json) tools/bench-http $(BUILD)
 
 # --- the two commands -------------------------------------------------------
-test: deps all $(BUILD)/unit_tests $(BUILD)/integration_tests $(BUILD)/wfpd-test $(BUILD)/security_tests
+test: deps all $(BUILD)/unit_tests $(BUILD)/integration_tests $(BUILD)/wfpd-test $(BUILD)/security_tests fuzz-build
 	@tools/run-tests $(BUILD)
 
 run: deps all
