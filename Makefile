@@ -225,5 +225,17 @@ clean:
 # fragment each.
 include $(wildcard tools/make/*.mk)
 
-.PHONY: all deps test run bench install clean lint-man
+# `make check-all`: what CI's `make test` leaves out for time. The suite
+# again with the long variants (WFP_LONG_TESTS=1: 2,000 power-loss crash
+# points, 100 kill -9 runs of wfpd during deploys, a store locked past the
+# busy timeout), then every fuzz target for FUZZ_SECONDS, the soak for
+# SOAK_SECONDS, and the suite under ASan and UBSan. Hours, not minutes.
+check-all: deps all $(BUILD)/unit_tests $(BUILD)/integration_tests $(BUILD)/wfpd-test \
+           $(BUILD)/security_tests fuzz-build
+	WFP_LONG_TESTS=1 tools/run-tests $(BUILD)
+	$(MAKE) --no-print-directory fuzz
+	$(MAKE) --no-print-directory soak
+	$(MAKE) --no-print-directory asan
+
+.PHONY: all deps test run bench install clean lint-man check-all
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -59,6 +59,4 @@ fuzz: deps $(FUZZ_BINS)
 fuzz-smoke: deps $(FUZZ_BINS)
 	@tests/fuzz/run-fuzz --smoke $(BUILD) $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
 .PHONY: fuzz fuzz-smoke fuzz-build
-# The long run belongs to the long tiers (tools/make/soak.mk defines check-all).
-check-all: fuzz
-.PHONY: check-all
+# The long run belongs to `make check-all` (the Makefile).

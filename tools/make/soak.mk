@@ -6,8 +6,6 @@
 # growth. Part of `make check-all`, never of `make test`.
 SOAK_SECONDS ?= 600
 
-.PHONY: soak check-all
+.PHONY: soak
 soak: all
 	SOAK_SECONDS=$(SOAK_SECONDS) tools/soak $(BUILD)
-
-check-all: soak
