@@ -17,12 +17,17 @@
 //     (tests/unit/seccomp_test.cc checks this).
 #include "sandbox/seccomp_policy.h"
 
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -149,6 +154,42 @@ const Rule kZygoteRules[] = {
     {"write", kAllow, {}, "the zygote's log lines to stderr (children log over their channel)"},
 };
 
+#ifdef WFP_SANITIZER_BUILD
+// A sanitizer build only (`make asan`), appended to each table: what the
+// ASan/UBSan runtime asks of the kernel inside a locked process. A release
+// build has none of these rows (tests/golden/seccomp-*.txt).
+#define WFP_SANITIZER_ROWS                                                                       \
+  {"gettid", kAllow, {}, "sanitizer build only: a report names the thread"},                     \
+  {"ioctl", kAllow, {WFP_EQ32(1, "request", TCGETS)},                                            \
+   "sanitizer build only: isatty(), for a report's colours"},                                    \
+  {"madvise", kAllow, {}, "sanitizer build only: ASan hands freed memory and shadow back"},       \
+  {"open", kEnosys, {WFP_EQ32(1, "flags", O_RDONLY), WFP_EQ32(2, "mode", 0660)},                 \
+   "sanitizer build only: refused: UBSan starting at its first report reads /proc/self/*"},      \
+  {"pipe2", kAllow, {WFP_EQ32(1, "flags", 0)},                                                   \
+   "sanitizer build only: UBSan's vptr check probes a vtable by writing it to a pipe"},          \
+  {"readlink", kEnosys, {},                                                                      \
+   "sanitizer build only: refused: UBSan starting at its first report reads /proc/self/exe"},    \
+  {"sched_yield", kAllow, {}, "sanitizer build only: the sanitizer runtime's spin locks"},        \
+  {"sigaltstack", kAllow, {WFP_EQ(0, "ss", 0)},                                                  \
+   "sanitizer build only: ASan asks which stack it is on before a noreturn call (_exit)"}
+// clang-format off
+const Rule kSanitizerRunnerRules[] = {
+    WFP_SANITIZER_ROWS,
+    {"close", kAllow, {}, "sanitizer build only: closing UBSan's probe pipe (pipe2)"},
+    {"write", kAllow, {}, "sanitizer build only: reports and the debug trap's line to the report fd"},
+};
+// The compiler's table has no getrandom; under ASan something in it asks.
+const Rule kSanitizerCompilerRules[] = {
+    WFP_SANITIZER_ROWS,
+    {"close", kAllow, {}, "sanitizer build only: closing UBSan's probe pipe (pipe2)"},
+    {"getrandom", kAllow, {}, "sanitizer build only: asked for under ASan (a release compiler never does)"},
+    {"write", kAllow, {}, "sanitizer build only: reports and the debug trap's line to the report fd"},
+};
+const Rule kSanitizerZygoteRules[] = {WFP_SANITIZER_ROWS};
+// clang-format on
+#undef WFP_SANITIZER_ROWS
+#endif
+
 #undef WFP_NO_EXEC
 #undef WFP_MASKED
 #undef WFP_EQ32
@@ -164,6 +205,90 @@ std::span<const Rule> rules_of(Role role) {
   }
   return {};
 }
+
+// The rows a sanitizer build adds to the role's table; none in a release build.
+std::span<const Rule> sanitizer_rules_of(Role role) {
+#ifdef WFP_SANITIZER_BUILD
+  if (role == Role::zygote) return kSanitizerZygoteRules;
+  if (role == Role::compiler) return kSanitizerCompilerRules;
+  if (!rules_of(role).empty()) return kSanitizerRunnerRules;
+#else
+  (void)role;
+#endif
+  return {};
+}
+
+#ifdef WFP_SANITIZER_BUILD
+// The debug trap. Everything here is async-signal-safe: the fd, role and
+// number are written with write(2), formatted by hand.
+int g_trap_fd = 2;
+const char* g_trap_role = "?";
+bool g_trap_installed = false;
+
+char* put_str(char* p, char* end, const char* s) {
+  while (*s && p < end) *p++ = *s++;
+  return p;
+}
+char* put_num(char* p, char* end, long v) {
+  char digits[24];
+  int n = 0;
+  unsigned long u = v < 0 ? -(unsigned long)v : (unsigned long)v;
+  do digits[n++] = (char)('0' + u % 10);
+  while ((u /= 10) && n < 24);
+  if (v < 0 && p < end) *p++ = '-';
+  while (n > 0 && p < end) *p++ = digits[--n];
+  return p;
+}
+
+void on_sigsys(int, siginfo_t* si, void* context) {
+  char line[200];
+  char* end = line + sizeof line - 1;
+  char* p = put_str(line, end, "wfp seccomp debug trap: the ");
+  p = put_str(p, end, g_trap_role);
+  p = put_str(p, end, " (pid ");
+  p = put_num(p, end, getpid());
+  p = put_str(p, end, ") made system call ");
+  p = put_num(p, end, si->si_syscall);
+  p = put_str(p, end, ", not in its policy: dying of SIGSYS\n");
+  ssize_t ignored = write(g_trap_fd, line, p - line);
+  (void)ignored;
+  // The same call again, with the same arguments: the filter traps it
+  // again, and as SIGSYS is blocked inside its own handler the kernel
+  // kills the process with it. So a sanitizer build dies of SIGSYS where
+  // a release build does, and the supervisor and the tests see the same.
+  const greg_t* r = ((const ucontext_t*)context)->uc_mcontext.gregs;
+  syscall(si->si_syscall, r[REG_RDI], r[REG_RSI], r[REG_RDX], r[REG_R10], r[REG_R8], r[REG_R9]);
+  _exit(128 + SIGSYS);  // not reached
+}
+
+// Installed once, before the first filter (rt_sigaction is in no table):
+// children inherit it from the zygote across fork.
+bool install_trap(std::string& error) {
+  if (g_trap_installed) return true;
+  struct sigaction sa {};
+  sa.sa_sigaction = on_sigsys;
+  sa.sa_flags = SA_SIGINFO;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGSYS, &sa, nullptr) != 0) {
+    error = std::string("sigaction(SIGSYS) for the seccomp debug trap failed: ") + strerror(errno);
+    return false;
+  }
+  g_trap_installed = true;
+  return true;
+}
+#endif
+
+// What an unlisted system call gets: death, or in a sanitizer build the
+// debug trap (which dies too, after naming the call).
+#ifdef WFP_SANITIZER_BUILD
+constexpr uint32_t kDefaultAction = SCMP_ACT_TRAP;
+constexpr const char* kDefaultActionName = "SCMP_ACT_TRAP";
+constexpr const char* kDefaultText = "trap, report, kill";
+#else
+constexpr uint32_t kDefaultAction = SCMP_ACT_KILL_PROCESS;
+constexpr const char* kDefaultActionName = "SCMP_ACT_KILL_PROCESS";
+constexpr const char* kDefaultText = "kill the process";
+#endif
 
 scmp_arg_cmp to_libseccomp(const Cond& c) {
   switch (c.kind) {
@@ -209,9 +334,13 @@ bool seccomp_lock(Role role, std::string& error) {
     error = std::string("no seccomp policy for the ") + role_name(role) + " role";
     return false;
   }
-  FilterPtr f(seccomp_init(SCMP_ACT_KILL_PROCESS), seccomp_release);
+#ifdef WFP_SANITIZER_BUILD
+  if (!install_trap(error)) return false;
+  g_trap_role = role_name(role);
+#endif
+  FilterPtr f(seccomp_init(kDefaultAction), seccomp_release);
   if (!f) {
-    error = "seccomp_init(SCMP_ACT_KILL_PROCESS) failed";
+    error = std::string("seccomp_init(") + kDefaultActionName + ") failed";
     return false;
   }
   // Only x86_64 is in the filter. Another architecture's entry point
@@ -225,22 +354,25 @@ bool seccomp_lock(Role role, std::string& error) {
     error = std::string("seccomp_attr_set failed: ") + strerror(-rc);
     return false;
   }
-  for (const Rule& r : rules) {
-    int nr = seccomp_syscall_resolve_name(r.name);
-    if (nr == __NR_SCMP_ERROR) {
-      // A name libseccomp does not know is a typo in a table: refuse
-      // rather than load a policy other than the one printed.
-      error = std::string("seccomp: unknown system call ") + r.name;
-      return false;
-    }
-    scmp_arg_cmp args[2];
-    unsigned n = 0;
-    for (const Cond& c : r.cond)
-      if (c.kind != Cond::none) args[n++] = to_libseccomp(c);
-    rc = seccomp_rule_add_exact_array(f.get(), r.action, nr, n, args);
-    if (rc != 0) {
-      error = std::string("seccomp_rule_add(") + r.name + ") failed: " + strerror(-rc);
-      return false;
+  std::span<const Rule> extra = sanitizer_rules_of(role);
+  for (const std::span<const Rule> table : {rules, extra}) {
+    for (const Rule& r : table) {
+      int nr = seccomp_syscall_resolve_name(r.name);
+      if (nr == __NR_SCMP_ERROR) {
+        // A name libseccomp does not know is a typo in a table: refuse
+        // rather than load a policy other than the one printed.
+        error = std::string("seccomp: unknown system call ") + r.name;
+        return false;
+      }
+      scmp_arg_cmp args[2];
+      unsigned n = 0;
+      for (const Cond& c : r.cond)
+        if (c.kind != Cond::none) args[n++] = to_libseccomp(c);
+      rc = seccomp_rule_add_exact_array(f.get(), r.action, nr, n, args);
+      if (rc != 0) {
+        error = std::string("seccomp_rule_add(") + r.name + ") failed: " + strerror(-rc);
+        return false;
+      }
     }
   }
   rc = seccomp_load(f.get());
@@ -264,17 +396,24 @@ std::string seccomp_policy_text(Role role) {
   out += "# (int)ARG: an int argument's low 32 bits, all that the kernel reads.\n";
   out += row("arch", "x86_64 only", "", "i386 (int 0x80) or any other: kill the process");
   out += row("arch", "nr < 0x40000000", "", "x32 (__X32_SYSCALL_BIT set): kill the process");
-  for (const Rule& r : rules) {
-    std::string conds;
-    for (const Cond& c : r.cond) {
-      if (c.kind == Cond::none) continue;
-      if (!conds.empty()) conds += " && ";
-      conds += cond_text(c);
+  std::span<const Rule> extra = sanitizer_rules_of(role);
+  for (const std::span<const Rule> table : {rules, extra}) {
+    for (const Rule& r : table) {
+      std::string conds;
+      for (const Cond& c : r.cond) {
+        if (c.kind == Cond::none) continue;
+        if (!conds.empty()) conds += " && ";
+        conds += cond_text(c);
+      }
+      out += row(r.action == kAllow ? "allow" : "errno ENOSYS", r.name, conds, r.why);
     }
-    out += row(r.action == kAllow ? "allow" : "errno ENOSYS", r.name, conds, r.why);
   }
-  out += row("default", "kill the process", "", "any other system call (SIGSYS)");
+  out += row("default", kDefaultText, "", "any other system call (SIGSYS)");
   return out;
 }
+
+#ifdef WFP_SANITIZER_BUILD
+void seccomp_set_report_fd(int fd) { g_trap_fd = fd; }
+#endif
 
 }  // namespace wfp

@@ -34,6 +34,11 @@
 #include "sandbox/natives.h"
 #include "sandbox/seccomp_policy.h"
 
+#ifdef WFP_SANITIZER_BUILD
+#include <sanitizer/common_interface_defs.h>
+#include <sanitizer/lsan_interface.h>
+#endif
+
 namespace wfp {
 
 void run_worker_loop(Role role, Channel& ch, size_t memory_bytes,
@@ -146,11 +151,49 @@ void set_limit(int resource, rlim_t value, const char* name) {
   }
 }
 
+#ifdef WFP_SANITIZER_BUILD
+// A sanitizer build only (`make asan`). A locked process can open no file
+// and a child has no stderr, so the sanitizer reports of the zygote and of
+// every child go to one fd opened here before the zygote locks itself: the
+// zygote's own report file when ASAN_OPTIONS has log_path (`make asan`
+// counts those files), else a copy of stderr. A child keeps it as its fd 2:
+// GCC's UBSan is a runtime of its own that starts at its first report,
+// after lock-down, with no options (it cannot read them any more), and so
+// writes to stderr.
+int g_report_fd = -1;
+
+void prepare_sanitizers_for_lockdown() {
+  // The module list and the binary's name are read now, from /proc, for
+  // the reports to come; one symbolization loads the debug information, so
+  // a report later names functions and lines without opening a file.
+  __sanitizer_sandbox_arguments args{0, -1, 0};
+  __sanitizer_sandbox_on_notify(&args);
+  char where[256];
+  __sanitizer_symbolize_pc((void*)&prepare_sanitizers_for_lockdown, "%F %L", where, sizeof where);
+  const char* path = __sanitizer_get_report_path();  // "" when reports go to stderr
+  int fd = path && path[0] ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : -1;
+  if (fd < 0) fd = dup(2);
+  if (fd < 0) return;
+  g_report_fd = fcntl(fd, F_DUPFD_CLOEXEC, 101);
+  close(fd);
+  if (g_report_fd < 0) return;
+  __sanitizer_set_report_fd((void*)(intptr_t)g_report_fd);
+  seccomp_set_report_fd(g_report_fd);
+}
+#endif
+
 }  // namespace
 
 int zygote_main(int ctl_fd) {
   log_set_role("zygote");
   setproctitle("zygote");
+#ifdef WFP_SANITIZER_BUILD
+  // No leak check in a locked process: LeakSanitizer stops the world with
+  // ptrace, which seccomp forbids. The zygote and its children only ever
+  // leave through _exit (no check runs there); allocations from here on
+  // are not even tracked, should a path ever reach exit().
+  __lsan_disable();
+#endif
   // The zygote dies with the supervisor, and its children die with it.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   prctl(PR_SET_DUMPABLE, 0);
@@ -191,6 +234,9 @@ int zygote_main(int ctl_fd) {
   // zygote's table allows its loop, fork(), and what a child does in
   // child_main until it stacks its own filter (sandbox/seccomp_policy.cc).
   // libseccomp probes the kernel here, once; children inherit the answers.
+#ifdef WFP_SANITIZER_BUILD
+  prepare_sanitizers_for_lockdown();
+#endif
   std::string error;
   if (!seccomp_lock(Role::zygote, error)) {
     logf(LogLevel::error, "lockdown: %s", error.c_str());
@@ -245,6 +291,9 @@ int zygote_main(int ctl_fd) {
 [[noreturn]] void child_main(const SpawnRequest& req, int shm_fd, int doorbell_fd,
                              std::unique_ptr<WorkerHeap> preloaded) {
   Role role = (Role)req.role;
+#ifdef WFP_SANITIZER_BUILD
+  __lsan_disable();  // as in the zygote: no leak check once locked
+#endif
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() == 1) _exit(0);  // the zygote died before we got here
   log_set_role(role_name(role));
@@ -266,6 +315,15 @@ int zygote_main(int ctl_fd) {
     close(bell);
   }
   enter_empty_root();
+  unsigned last_std_closed = 2;
+#ifdef WFP_SANITIZER_BUILD
+  // The sanitizer build's report fd stays, as stderr (prepare_sanitizers_for_lockdown).
+  if (g_report_fd >= 0 && dup2(g_report_fd, 2) == 2) {
+    __sanitizer_set_report_fd((void*)(intptr_t)2);
+    seccomp_set_report_fd(2);
+    last_std_closed = 1;
+  }
+#endif
   if (syscall(SYS_close_range, 4u, ~0u, 0u) != 0) {
     log_syscall_failure("lockdown", "close_range(4, ~0)", errno);
     _exit(71);
@@ -274,21 +332,28 @@ int zygote_main(int ctl_fd) {
   // the channel alone: standard input, output and error are closed.
   g_log_channel = ch.get();
   log_set_sink(log_to_channel);
-  if (syscall(SYS_close_range, 0u, 2u, 0u) != 0) {
+  if (syscall(SYS_close_range, 0u, last_std_closed, 0u) != 0) {
     log_syscall_failure("lockdown", "close_range(0, 2)", errno);
     _exit(71);
   }
   size_t memory = (size_t)req.memory_mb << 20;
   set_limit(RLIMIT_NOFILE, req.nofile ? req.nofile : 8, "NOFILE");
   set_limit(RLIMIT_NPROC, 0, "NPROC");
+  // A sanitizer build's report fd (stderr here) is a regular file.
+#ifndef WFP_SANITIZER_BUILD
   set_limit(RLIMIT_FSIZE, 0, "FSIZE");
+#endif
   set_limit(RLIMIT_CORE, 0, "CORE");
   // Address space: the backstop behind the heap limit the allocator keeps.
   // The compiler's lowering heap (Babel) has no allocator limit of its own,
   // so this is what bounds one hostile deploy; it is generous because
   // Babel's peak grows with the script.
+  // Not in a sanitizer build: ASan reserves terabytes of shadow at start,
+  // so any limit that lets it run bounds nothing.
+#ifndef WFP_SANITIZER_BUILD
   rlim_t as_mb = role == Role::compiler ? 4 * (rlim_t)req.memory_mb + 512 : 2 * (rlim_t)req.memory_mb + 512;
   set_limit(RLIMIT_AS, as_mb << 20, "AS");
+#endif
   if (prctl(PR_SET_DUMPABLE, 0) != 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     log_syscall_failure("lockdown", "prctl(DUMPABLE/NO_NEW_PRIVS)", errno);
     _exit(71);
