@@ -486,18 +486,6 @@ TEST(ZygoteRestart, AZygoteThatKeepsDyingMakesWfpdGiveUpWithAClearLogLine) {
   EXPECT_NE(d.log().find("giving up"), std::string::npos) << d.log();
 }
 
-int connect_to(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, (sockaddr*)&a, sizeof a) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 int open_fds(pid_t pid) {
   CmdResult r = run({"/bin/sh", "-c", "ls /proc/" + std::to_string(pid) + "/fd | wc -l"});
@@ -538,7 +526,7 @@ TEST(Emfile, OutOfDescriptorsTheDaemonNeitherSpinsNorDropsItsConnectionsAndRecov
   deploy_workload(d);
   ASSERT_TRUE(eventually([&] { return every_tenant_served(d); }, 20000)) << d.log();
   // A keep-alive connection opened before the limit.
-  int held = connect_to(d.port());
+  int held = connect_loopback(d.port());
   ASSERT_GE(held, 0);
   std::string req = "GET / HTTP/1.1\r\nHost: fast.example.com\r\n\r\n";
   auto one_on_held = [&] {
@@ -562,7 +550,7 @@ TEST(Emfile, OutOfDescriptorsTheDaemonNeitherSpinsNorDropsItsConnectionsAndRecov
   ASSERT_LT(in_use, 60) << "the test needs wfpd to start with fewer descriptors";
   std::vector<int> extra;
   for (int i = 0; i < 100 - in_use; i++) {
-    int fd = connect_to(d.port());
+    int fd = connect_loopback(d.port());
     if (fd >= 0) extra.push_back(fd);
   }
   ASSERT_TRUE(eventually([&] { return d.log().find("EMFILE") != std::string::npos ||

@@ -110,14 +110,7 @@ module.exports = {
 // A raw client connection (blocking socket, reads bounded by poll).
 class Conn {
  public:
-  explicit Conn(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(uint16_t(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  }
+  explicit Conn(int port) : fd_(connect_loopback(port)), connected_(fd_ >= 0) {}
   ~Conn() {
     if (fd_ >= 0) ::close(fd_);
   }

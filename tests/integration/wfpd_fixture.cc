@@ -274,17 +274,24 @@ std::string url_encode(const std::string& s) {
   return out;
 }
 
-HttpResult raw_http(int port, const std::string& bytes, int timeout_ms, bool until_close) {
-  HttpResult r;
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+int connect_loopback(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_port = htons(port);
+  a.sin_port = htons(uint16_t(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, (sockaddr*)&a, sizeof a) != 0) {
     close(fd);
-    return r;
+    return -1;
   }
+  return fd;
+}
+
+HttpResult raw_http(int port, const std::string& bytes, int timeout_ms, bool until_close) {
+  HttpResult r;
+  int fd = connect_loopback(port);
+  if (fd < 0) return r;
   size_t off = 0;
   while (off < bytes.size()) {
     ssize_t n = send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);

@@ -68,6 +68,8 @@ class Wfpd {
 
 std::string bin(const std::string& name);  // $WFP_BUILD_DIR/name
 
+// A blocking TCP connection to 127.0.0.1:port (close-on-exec); -1 if refused.
+int connect_loopback(int port);
 // Sends raw bytes to 127.0.0.1:port and reads one response (see Wfpd::raw).
 HttpResult raw_http(int port, const std::string& bytes, int timeout_ms = 5000, bool until_close = false);
 // Percent-encodes all but unreserved characters, for query strings.

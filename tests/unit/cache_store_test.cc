@@ -2,6 +2,7 @@
 // against real SQLite files in a temporary directory, driven from a real
 // libevent loop with a settable clock. Runs in the unit-test binary.
 #include "supervisor/cache_store.h"
+#include "tests/support/temp_dir.h"
 
 #include <event2/event.h>
 #include <gtest/gtest.h>
@@ -21,21 +22,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "wfp-cache-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+// In /tmp as wfp-cache-XXXXXX.
+struct TempDir : wfp::test::TempDir {
+  TempDir() : wfp::test::TempDir("wfp-cache") {}
 };
 
 // A second, plain connection to look at (or tamper with) a tenant's file.

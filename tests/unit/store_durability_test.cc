@@ -22,27 +22,16 @@
 #include "ipc/log.h"
 #include "supervisor/store.h"
 #include "tests/support/crash_vfs.h"
+#include "tests/support/temp_dir.h"
 
 using namespace wfp;
 using wfp::test::CrashVfs;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "wfp-durable-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+// In /tmp as wfp-durable-XXXXXX.
+struct TempDir : wfp::test::TempDir {
+  TempDir() : wfp::test::TempDir("wfp-durable") {}
 };
 
 // The store logs every failed commit; the failures here are the ones the

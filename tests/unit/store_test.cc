@@ -3,6 +3,7 @@
 // databases, and every StoreStatus each operation can answer.
 // Runs in the unit-test binary; trusts nothing but SQLite itself.
 #include "supervisor/store.h"
+#include "tests/support/temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -18,21 +19,9 @@ using namespace wfp;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "wfp-store-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+// In /tmp as wfp-store-XXXXXX.
+struct TempDir : wfp::test::TempDir {
+  TempDir() : wfp::test::TempDir("wfp-store") {}
 };
 
 // A second, plain connection to look at (or tamper with) the file.
