@@ -136,7 +136,10 @@ TEST_F(RequestPath, RedeployChangesTheNextResponse) {
 TEST_F(RequestPath, ChildrenAreSeparateLockedProcessesWithTitles) {
   ASSERT_EQ(d->get("customer-a.example.com").status, 200);
   ASSERT_EQ(d->get("customer-b.example.com").status, 201);
-  auto zygote = d->processes("wfpd: zygote");
+  // A child the zygote has just forked (the spare replacing the one taken)
+  // bears the zygote's title until it sets its own, a moment later.
+  std::vector<pid_t> zygote;
+  EXPECT_TRUE(eventually([&] { return (zygote = d->processes("wfpd: zygote")).size() == 1; }));
   auto dispatcher = d->processes("wfpd: dispatcher 0");
   auto sandbox_a = d->processes("wfpd: sandbox customers/customer-a");
   auto sandbox_b = d->processes("wfpd: sandbox customers/customer-b");
