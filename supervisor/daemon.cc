@@ -391,11 +391,8 @@ bool Daemon::zygote_restarting() const { return zygote_ev_ && evtimer_pending(zy
 // deploys wait in the compile queue meanwhile. The zygote's exit reports
 // are gone with it, so pids it would have reported are forgotten here.
 //
-// The new zygote is a fork of the supervisor as it is now, not of its
-// image at start: its memory, and so every child's, holds a copy of the
-// supervisor's heap (tenants' scripts and bindings included) where the
-// first zygote's held only the configuration. A clean image would need
-// wfpd to re-exec itself as the zygote (a zygote mode in wfpd_main.cc).
+// Every zygote, the first and each new one, is wfpd run again
+// (ZygoteClient, --zygote): none holds a copy of the supervisor's memory.
 void Daemon::zygote_died(int status) {
   std::string how = status == -1 ? "could not be started" : "died (" + describe_status(status) + ")";
   pid_t old = zygote_ ? zygote_->pid() : -1;
