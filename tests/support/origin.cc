@@ -371,8 +371,14 @@ void Origin::Impl::start(const std::string* cert, const std::string* key) {
     }
   }
 
-  base = event_base_new();
-  if (!base) fail("event_base_new");
+  // libevent's default clock is CLOCK_MONOTONIC_COARSE, a jiffy coarse:
+  // /slow/N could answer a few milliseconds before N had passed.
+  event_config* config = event_config_new();
+  if (!config) fail("event_config_new");
+  event_config_set_flag(config, EVENT_BASE_FLAG_PRECISE_TIMER);
+  base = event_base_new_with_config(config);
+  event_config_free(config);
+  if (!base) fail("event_base_new_with_config");
   http = evhttp_new(base);
   if (!http) fail("evhttp_new");
   evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
