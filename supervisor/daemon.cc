@@ -1132,7 +1132,17 @@ void Daemon::on_subrequest(Child* c, Message& m) {
     target = running_sandbox(key);
     if (!target && tenant_throttled(key)) return refuse(ErrorCode::throttled, error_text(ErrorCode::throttled));
     if (!target) {
-      auto script = store_->get_script(ns_id, script_name);
+      // A store that fails (I/O, SQLITE_CORRUPT, a script that fails its
+      // checksum) answers the call with an internal error instead of
+      // leaving it unanswered; the store has logged which script and why,
+      // and that text stays in the journal, not in the tenant's worker.
+      std::optional<Script> script;
+      try {
+        script = store_->get_script(ns_id, script_name);
+      } catch (const StoreError& e) {
+        logf(LogLevel::error, "dispatch to %s: %s", key.c_str(), e.what());
+        return refuse(ErrorCode::internal, error_text(ErrorCode::internal));
+      }
       if (!script) return refuse(ErrorCode::worker_not_found, error_text(ErrorCode::worker_not_found));
       std::string error;
       ErrorCode code = ErrorCode::ok;

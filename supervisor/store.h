@@ -152,22 +152,39 @@ class Store {
   StoreResult delete_namespace(const std::string& name, bool force);
 
   // Scripts (user workers). put_script inserts or replaces by (namespace,
-  // name), keeps the id on replace, sets a new etag and modified_on.
+  // name), keeps the id on replace, sets a new etag and modified_on, and
+  // writes the row's checksum (schema/004_checksums.sql), so a redeploy
+  // heals a damaged row.
   StoreResult put_script(const std::string& ns_name, Script& script);
+  // Verifies the row's checksum: a damaged one throws StoreError ("store:
+  // script 'ns/name' failed its checksum ...", logged at error level) and
+  // is never returned.
   std::optional<Script> get_script(int64_t namespace_id, const std::string& name);
+  // The script without its code (code.source, bytecode, lowered, line_map
+  // empty), so not verified: what a deploy that keeps the previous
+  // bindings, or a delete, needs of the previous version. Both must work
+  // on a damaged row: a redeploy is how it heals.
+  std::optional<Script> get_script_meta(int64_t namespace_id, const std::string& name);
   StoreResult list_scripts(int64_t namespace_id, const std::vector<TagFilter>& tags, int limit,
                            const std::string& cursor, ScriptPage& out);
   StoreResult delete_script(int64_t namespace_id, const std::string& name);
+  // io_error, writing nothing, when the row fails its checksum.
   StoreResult set_script_bytecode(int64_t script_id, const std::string& bytecode,
                                   const std::string& build_id);
 
   // Platform workers. put_worker checks that dispatch_namespace and service
   // bindings name existing namespaces / workers (not_found otherwise) and
   // fills their target_id.
+  // get_worker and get_worker_by_id verify the row's checksum as
+  // get_script does (StoreError when damaged); list_workers (with code)
+  // leaves a damaged worker out and logs it, so one bad row does not stop
+  // the dispatchers from loading the others.
   StoreResult put_worker(Worker& worker);
   std::optional<Worker> get_worker(const std::string& name);
   std::optional<Worker> get_worker_by_id(int64_t id);
-  std::vector<Worker> list_workers();  // with code
+  // Like get_script_meta: the worker and its bindings, without its code.
+  std::optional<Worker> get_worker_meta(const std::string& name);
+  std::vector<Worker> list_workers();
   // in_use while a route or another worker's service binding names it.
   StoreResult delete_worker(const std::string& name);
 

@@ -35,6 +35,10 @@ wfp_schema_002_sql:
 wfp_schema_003_sql:
 	.incbin "schema/003_outbound.sql"
 	.byte 0
+	.global wfp_schema_004_sql
+wfp_schema_004_sql:
+	.incbin "schema/004_checksums.sql"
+	.byte 0
 /* The lowering heap's JavaScript (sandbox/lowering_shim.js, core-js, Babel)
  * as Duktape bytecode made by tools/dump_bytecode at build time. Binary
  * (it holds NUL bytes): its length is wfp_lowering_bc_end - wfp_lowering_bc. */

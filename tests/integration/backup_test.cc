@@ -33,7 +33,7 @@ TEST(Backup, CopiesTheStoreConsistentlyWhileItServes) {
   ASSERT_EQ(sqlite3_open_v2(out.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
   EXPECT_EQ(query_one(db, "PRAGMA integrity_check"), "ok");
   EXPECT_EQ(query_one(db, "SELECT count(*) FROM scripts"), "3");
-  EXPECT_EQ(query_one(db, "PRAGMA user_version"), "3");  // the schema version of this build
+  EXPECT_EQ(query_one(db, "PRAGMA user_version"), "4");  // the schema version of this build
   sqlite3_close(db);
   // To standard output: the bytes of a SQLite database.
   CmdResult raw = d.ctl({"backup", "-"});

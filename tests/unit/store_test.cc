@@ -131,9 +131,9 @@ class StoreTest : public ::testing::Test {
 // --- opening and migrating ---------------------------------------------------
 
 TEST_F(StoreTest, MigratesANewDatabaseToTheCurrentSchemaVersion) {
-  EXPECT_EQ(store->schema_version(), 3);
+  EXPECT_EQ(store->schema_version(), 4);
   RawDb raw(path);
-  EXPECT_EQ(raw.scalar("PRAGMA user_version"), "3");
+  EXPECT_EQ(raw.scalar("PRAGMA user_version"), "4");
 }
 
 TEST_F(StoreTest, MigratesAVersionOneDatabaseKeepingItsScripts) {
@@ -151,7 +151,7 @@ TEST_F(StoreTest, MigratesAVersionOneDatabaseKeepingItsScripts) {
              " 'e', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'src', x'' FROM namespaces");
   }
   reopen();
-  EXPECT_EQ(store->schema_version(), 3);
+  EXPECT_EQ(store->schema_version(), 4);
   auto ns = store->get_namespace("old");
   ASSERT_TRUE(ns);
   auto s = store->get_script(ns->id, "kept");
@@ -189,7 +189,7 @@ TEST_F(StoreTest, MigratesAVersionTwoDatabaseKeepingItsWorkersAndBindings) {
         "   FROM workers f, workers a WHERE f.name = 'front' AND a.name = 'auth'");
   }
   reopen();
-  EXPECT_EQ(store->schema_version(), 3);
+  EXPECT_EQ(store->schema_version(), 4);
   auto front = store->get_worker("front");
   ASSERT_TRUE(front);
   EXPECT_EQ(front->code.source, "front src");
@@ -248,7 +248,7 @@ TEST_F(StoreTest, KeepsEverythingAcrossAReopen) {
   ASSERT_TRUE(store->put_worker(w).ok());
   ASSERT_TRUE(store->add_route("*.example.com/*", "dispatcher").ok());
   reopen();
-  EXPECT_EQ(store->schema_version(), 3);
+  EXPECT_EQ(store->schema_version(), 4);
   auto ns = store->get_namespace("prod", true);
   ASSERT_TRUE(ns);
   EXPECT_TRUE(ns->trusted);
