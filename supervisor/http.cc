@@ -685,6 +685,8 @@ struct HttpServer::Impl {
   time_t date_time = 0;
   std::string date_text;
   time_t busy_logged = 0;
+  time_t accept_error_logged = 0;
+  unsigned accept_errors_unlogged = 0;
 
   const std::string& date() {
     time_t now = time(nullptr);
@@ -1175,11 +1177,23 @@ void on_accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int, void* 
 
 void on_accept_error_cb(evconnlistener* listener, void* arg) {
   int err = EVUTIL_SOCKET_ERROR();
-  log_syscall_failure("http", "accept()", err);
+  auto* impl = static_cast<HttpServer::Impl*>(arg);
+  // Out of descriptors the failure repeats every retry: at most one line
+  // a second, saying how many it stands for.
+  time_t now = time(nullptr);
+  if (now != impl->accept_error_logged) {
+    std::string extra;
+    if (impl->accept_errors_unlogged)
+      extra = "(and " + std::to_string(impl->accept_errors_unlogged) + " more since the last line)";
+    log_syscall_failure("http", "accept()", err, extra);
+    impl->accept_error_logged = now;
+    impl->accept_errors_unlogged = 0;
+  } else {
+    impl->accept_errors_unlogged++;
+  }
   if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
     // Out of descriptors: the pending connection stays queued and the
     // listener would fire again at once; pause instead of spinning.
-    auto* impl = static_cast<HttpServer::Impl*>(arg);
     evconnlistener_disable(listener);
     timeval tv = ms_to_timeval(kAcceptRetryMs);
     evtimer_add(impl->accept_retry, &tv);

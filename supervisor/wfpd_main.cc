@@ -4,6 +4,7 @@
 // until the privilege drop; its inputs (flags, config file) are the
 // operator's and are checked, not trusted to be right.
 #include <bsd/unistd.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/socket.h>
@@ -68,6 +69,12 @@ std::string parent_dir(const std::string& p) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Started with stdin, stdout or stderr closed, the next open() would take
+  // their number: a log line to stderr would then land in whatever file got
+  // fd 2 — the store, a socket (SQLite's howtocorrupt.html, 2.1). Fill the
+  // gaps with /dev/null first.
+  for (int fd = 0; fd <= 2; fd++)
+    if (fcntl(fd, F_GETFD) == -1 && errno == EBADF && open("/dev/null", O_RDWR) != fd) return 70;
   setproctitle_init(argc, argv, environ);
   // The zygote: wfpd runs itself again (ZygoteClient), so that the zygote
   // and every child it forks start from a fresh image, never a copy of the

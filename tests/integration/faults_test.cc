@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -556,10 +557,20 @@ TEST(Emfile, OutOfDescriptorsTheDaemonNeitherSpinsNorDropsItsConnectionsAndRecov
   ASSERT_TRUE(eventually([&] { return d.log().find("EMFILE") != std::string::npos ||
                                       d.log().find("Too many open files") != std::string::npos; }))
       << d.log();
+  auto accept_lines = [&] {
+    std::string log = d.log();
+    int n = 0;
+    for (size_t at = log.find("accept() failed"); at != std::string::npos; at = log.find("accept() failed", at + 1))
+      n++;
+    return n;
+  };
+  int lines0 = accept_lines();
   double cpu0 = cpu_seconds(d.pid());
   std::this_thread::sleep_for(std::chrono::seconds(2));
   double used = cpu_seconds(d.pid()) - cpu0;
   EXPECT_LT(used, 1.0) << "wfpd spins while it cannot accept: " << used << " s of CPU in 2 s";
+  // Retried every 100 ms, logged at most once a second.
+  EXPECT_LE(accept_lines() - lines0, 3) << d.log();
   EXPECT_EQ(one_on_held().status, 200) << d.log();
 
   for (int fd : extra) close(fd);
@@ -589,6 +600,45 @@ TEST(SupervisorKill, EveryChildExitsAndARestartOnTheSameDataServesEveryScript) {
   })) << "a child outlived the supervisor";
   d.start();
   EXPECT_TRUE(every_tenant_served(d)) << d.log();
+}
+
+// Fork hygiene (catalogue 54, SQLite's howtocorrupt.html 2.1 and 2.6):
+// started with fds 0-2 closed, wfpd fills them with /dev/null, so the
+// store never gets a number a stray write to stderr would land in; and no
+// child holds or maps the store, its WAL or its shared-memory file.
+TEST(StoreFds, NoChildHoldsTheStoreAndFds0To2AreNeverIt) {
+  Wfpd d;
+  d.stop();
+  d.close_stdio = true;
+  d.start();
+  deploy_workload(d);
+  ASSERT_TRUE(eventually([&] { return every_tenant_served(d); }, 20000));
+  auto fd_targets = [](pid_t pid) {
+    std::map<int, std::string> out;
+    std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+    for (int fd = 0; fd < 4096; fd++) {
+      char target[PATH_MAX];
+      ssize_t n = readlink((dir + "/" + std::to_string(fd)).c_str(), target, sizeof target - 1);
+      if (n > 0) out[fd] = std::string(target, n);
+    }
+    return out;
+  };
+  std::string store = d.dir() + "/data/store.db";
+  std::map<int, std::string> own = fd_targets(d.pid());
+  for (int fd = 0; fd <= 2; fd++) EXPECT_EQ(own[fd], "/dev/null") << "wfpd's fd " << fd;
+  bool holds_store = false;
+  for (auto& [fd, target] : own) holds_store |= target == store;
+  EXPECT_TRUE(holds_store) << "the check below would see nothing: wfpd itself holds no " << store;
+
+  std::vector<pid_t> children = d.processes("wfpd: ");
+  ASSERT_GE(children.size(), 4u) << "zygote, dispatchers, compilers, sandboxes";
+  for (pid_t p : children) {
+    std::string title = proc_cmdline(p);
+    for (auto& [fd, target] : fd_targets(p))
+      EXPECT_EQ(target.find(store), std::string::npos) << title << " (pid " << p << ") fd " << fd << " is " << target;
+    std::string maps = read_file("/proc/" + std::to_string(p) + "/maps");
+    EXPECT_EQ(maps.find(store), std::string::npos) << title << " (pid " << p << ") maps the store";
+  }
 }
 
 }  // namespace

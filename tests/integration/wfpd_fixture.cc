@@ -13,7 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -62,7 +64,9 @@ bool eventually(const std::function<bool()>& cond, int ms) {
 
 CmdResult run(const std::vector<std::string>& argv, const std::string& input) {
   int in[2], out[2], err[2];
-  if (pipe(in) || pipe(out) || pipe(err)) throw std::runtime_error("pipe");
+  // Close-on-exec: a command run from another thread must not inherit
+  // these ends, or this one would wait for that one to exit.
+  if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) throw std::runtime_error("pipe");
   pid_t pid = fork();
   if (pid == 0) {
     dup2(in[0], 0);
@@ -201,9 +205,13 @@ void Wfpd::start() {
     int nul = open("/dev/null", O_RDWR);
     dup2(nul, 0);
     dup2(nul, 1);
+    if (close_stdio) {
+      for (int i : {0, 1, 2, fd, nul}) close(i);
+    }
     // argv[0] stays "wfpd": the children's titles ("wfpd: sandbox …") start with it.
     const char* argv[] = {"wfpd", "-c", config_path_.c_str(), nullptr};
     execve(bin(binary_).c_str(), const_cast<char**>(argv), envp.data());
+    dprintf(2, "test fixture: exec %s: %s\n", bin(binary_).c_str(), strerror(errno));
     _exit(127);
   }
   // Ready when the admin API answers with the bound address.

@@ -36,6 +36,9 @@ class Wfpd {
   Wfpd& operator=(const Wfpd&) = delete;
 
   void start();                 // (re)starts on the same data directory
+  // start() runs wfpd with stdin, stdout and stderr closed (its log is
+  // then lost), as a careless init script might.
+  bool close_stdio = false;
   void stop();                  // SIGTERM and wait
   // Waits up to `ms` for wfpd to exit by itself; its wait status, or -1.
   int wait_exit(int ms);
