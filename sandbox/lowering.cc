@@ -14,6 +14,13 @@
 
 #include "duktape.h"
 #include "ipc/log.h"
+#include "sandbox/seccomp_policy.h"
+
+#ifdef WFP_SANITIZER_BUILD
+// The sanitizer runtime's (clang's sanitizer/allocator_interface.h; GCC
+// installs no header for it).
+extern "C" size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
 
 // build/lowering.bc, embedded by tools/embedded.S: for each of the shim,
 // core-js and Babel, a 4-byte little-endian length and its bytecode.
@@ -327,6 +334,16 @@ class Scanner {
 // it is replaced (see Lowerer::lower).
 constexpr size_t kMaxRetainedBytes = 64u << 20;
 
+// Bytes the process has allocated and not freed. ASan replaces malloc, and
+// glibc's mallinfo2 then sees none of it.
+size_t allocated_bytes() {
+#ifdef WFP_SANITIZER_BUILD
+  return __sanitizer_get_current_allocated_bytes();
+#else
+  return mallinfo2().uordblks;
+#endif
+}
+
 std::string format_of(const SourceScan& scan, bool es_module) {
   if (es_module) return "commonjs";
   if (scan.uses_exports && !scan.uses_add_event_listener) return "commonjs";
@@ -461,7 +478,7 @@ void Lowerer::Impl::load() {
   // Loading leaves megabytes of garbage (Babel's start-up temporaries); a
   // collection now keeps the warm heap at its working size.
   duk_gc(ctx, 0);
-  malloc_after_load = mallinfo2().uordblks;
+  malloc_after_load = allocated_bytes();
 }
 
 void Lowerer::Impl::discard() {
@@ -526,7 +543,7 @@ LowerResult Lowerer::lower(const std::string& filename, const std::string& sourc
   // on the keys). Past a bound the heap is dropped and the next lowering
   // loads a fresh one (≈0.5–1 s). The process's malloc figure stands in
   // for the heap's: the compiler child allocates little else.
-  if (mallinfo2().uordblks > impl_->malloc_after_load + kMaxRetainedBytes) impl_->discard();
+  if (allocated_bytes() > impl_->malloc_after_load + kMaxRetainedBytes) impl_->discard();
   if (!called) {
     // Not a syntax error of the source: the lowering itself failed (out
     // of memory, recursion limit on a deeply nested source).
