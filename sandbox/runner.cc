@@ -107,6 +107,7 @@ struct Timer {
 // ctx.waitUntil work may run this long after the answer (DESIGN: 30 s).
 constexpr auto kWaitUntilLimit = std::chrono::seconds(30);
 constexpr size_t kMaxTimersPerRequest = 10000;
+constexpr size_t kMaxPendingLog = 256 * 1024;  // see Runner::log
 
 // Tells the supervisor's watchdog whose JavaScript runs, for as long as a
 // call into a heap lasts (kLoading: a script's top level).
@@ -233,6 +234,22 @@ class Runner : public HostSink {
     return id;
   }
   void log(uint64_t req, const std::string& level, const std::string& text) override {
+    // While the supervisor is behind, lines wait in the channel's pending
+    // buffer, outside the heap's memory limit: a tight console.log loop
+    // grew it until the process ran out of address space. Past a bound
+    // they are dropped here and counted; the count goes out first once
+    // lines flow again.
+    if (ch_.pending_bytes() > kMaxPendingLog) {
+      log_dropped_++;
+      return;
+    }
+    if (log_dropped_) {
+      ch_.send(MsgType::log, req,
+               WireWriter().str("warn").str(std::to_string(log_dropped_) +
+                                            " log lines dropped: written faster than the supervisor takes them")
+                   .data());
+      log_dropped_ = 0;
+    }
     ch_.send(MsgType::log, req, WireWriter().str(level).str(text).data());
   }
   uint64_t set_timer(uint64_t req, int64_t ms) override {
@@ -398,6 +415,21 @@ class Runner : public HostSink {
       after_call(inst);
       if (role_ == Role::sandbox && inst->heap->tripped() != HeapTrip::none) return;
     }
+  }
+
+  // A sandbox that hit a limit goes; its answer saying which limit must
+  // reach the supervisor first. Behind a burst of log lines it may still
+  // wait in the channel's pending buffer, the ring being full: wait for
+  // the supervisor to make room (it reads without waiting for us), for
+  // two seconds at most.
+  [[noreturn]] void drain_and_exit() {
+    auto until = Clock::now() + std::chrono::seconds(2);
+    ChannelStatus st = ch_.service(scratch_);
+    while (st == ChannelStatus::ok && ch_.has_pending_output() && Clock::now() < until) {
+      ch_.wait(100);
+      st = ch_.service(scratch_);
+    }
+    _exit(0);
   }
 
   // A frame from the supervisor that doesn't parse means the two sides
@@ -600,8 +632,7 @@ class Runner : public HostSink {
     inst->inflight = 0;
     if (role_ == Role::sandbox) {
       flush_answers();
-      ch_.service(scratch_);  // push out what's queued before going
-      _exit(0);
+      drain_and_exit();
     }
     ErrorCode c;
     std::string e;
@@ -666,6 +697,7 @@ class Runner : public HostSink {
   std::multimap<Clock::time_point, uint64_t> queue_;
   Instance* current_ = nullptr;  // whose JS is running now
   bool shutting_down_ = false;
+  uint64_t log_dropped_ = 0;  // lines log() dropped since the last one sent
   std::vector<Message> scratch_;
 };
 

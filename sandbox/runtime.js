@@ -1065,6 +1065,10 @@ Object.defineProperty(function (global) {
 
   function consoleMethod(level) {
     return function () {
+      // One argument, the common case, is passed as it is: joining would
+      // copy the whole of a megabyte string only for the host to keep its
+      // first 4,000 bytes.
+      if (arguments.length === 1) return hostLog(level, formatLogValue(arguments[0]));
       var text = '';
       for (var i = 0; i < arguments.length; i++) text += (i > 0 ? ' ' : '') + formatLogValue(arguments[i]);
       hostLog(level, text);

@@ -175,7 +175,7 @@ TEST_F(Resources, ALogFloodIsCappedAndMarkedAndEndsAtTheCpuLimit) {
   ASSERT_GT(alive(*d, "flood"), 0);
   size_t log_before = d->log().size();
   HttpResult r = ask(*d, "flood", "/attack");
-  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(r.status, 503) << r.body << log_tail(*d);
   EXPECT_NE(r.body.find("Error 1102"), std::string::npos) << r.body;
   EXPECT_TRUE(starts(failure_logged(*d, r, "tenants/flood"), "Worker exceeded CPU time limit."));
   EXPECT_GT(alive(*d, "flood"), 0);
