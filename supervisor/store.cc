@@ -572,6 +572,20 @@ Script read_script_row(Stmt& st) {
   return s;
 }
 
+// A row's code: these six columns, in this order, read by read_code from
+// column `at` on.
+constexpr const char* kCodeColumns = "format, build_id, source, bytecode, lowered, line_map";
+ScriptCode read_code(Stmt& st, int at) {
+  ScriptCode c;
+  c.format = st.text(at);
+  c.build_id = st.text(at + 1);
+  c.source = st.text(at + 2);
+  c.bytecode = st.blob(at + 3);
+  c.lowered = st.text(at + 4);
+  c.line_map = st.text(at + 5);
+  return c;
+}
+
 constexpr const char* kWorkerSelect =
     "SELECT id, name, format, build_id, etag, created_on, modified_on, source, bytecode,"
     "       lowered, line_map, checksum"
@@ -581,7 +595,8 @@ std::string worker_checksum(std::string_view name, const ScriptCode& code);
 
 // `intact`: whether the row passed its checksum (its bindings are read
 // either way; callers must not hand out the code of one that did not).
-Worker read_worker_row(sqlite3* db, Stmt& st, bool& intact) {
+// The first seven columns of kWorkerSelect: all but the code.
+Worker read_worker_head(Stmt& st) {
   Worker w;
   w.id = st.i64(0);
   w.name = st.text(1);
@@ -590,6 +605,11 @@ Worker read_worker_row(sqlite3* db, Stmt& st, bool& intact) {
   w.etag = st.text(4);
   w.created_on = st.text(5);
   w.modified_on = st.text(6);
+  return w;
+}
+
+Worker read_worker_row(sqlite3* db, Stmt& st, bool& intact) {
+  Worker w = read_worker_head(st);
   w.code.source = st.text(7);
   w.code.bytecode = st.blob(8);
   w.code.lowered = st.text(9);
@@ -687,55 +707,32 @@ void verify_script(sqlite3* db, const Script& s, std::string_view stored) {
                 s.name + "'");
 }
 
+void write_checksums(sqlite3* db, const std::string& table,
+                     const std::vector<std::pair<int64_t, std::string>>& sums) {
+  Stmt up(db, "UPDATE " + table + " SET checksum = ? WHERE id = ?");
+  for (auto& [id, sum] : sums) {
+    up.reset();
+    up.bind_blob(1, sum).bind(2, id).run();
+  }
+}
+
 // The C++ half of migration 4, inside its transaction: every row written
 // before checksums existed gets one, from what it holds now (quick_check
 // has just passed; nothing older can be checked).
 void fill_checksums(sqlite3* db) {
   std::vector<std::pair<int64_t, std::string>> sums;
   {
-    Stmt st(db,
-            "SELECT id, namespace_id, name, format, build_id, cpu_ms, subrequests, source,"
-            "       bytecode, lowered, line_map FROM scripts");
-    while (st.step()) {
-      ScriptCode c;
-      c.format = st.text(3);
-      c.build_id = st.text(4);
-      c.source = st.text(7);
-      c.bytecode = st.blob(8);
-      c.lowered = st.text(9);
-      c.line_map = st.text(10);
-      sums.emplace_back(st.i64(0),
-                        script_checksum(st.i64(1), st.view(2), c, st.i64(5), st.i64(6)));
-    }
+    Stmt st(db, std::string("SELECT id, namespace_id, name, cpu_ms, subrequests, ") + kCodeColumns + " FROM scripts");
+    while (st.step())
+      sums.emplace_back(st.i64(0), script_checksum(st.i64(1), st.view(2), read_code(st, 5), st.i64(3), st.i64(4)));
   }
-  {
-    Stmt up(db, "UPDATE scripts SET checksum = ? WHERE id = ?");
-    for (auto& [id, sum] : sums) {
-      up.reset();
-      up.bind_blob(1, sum).bind(2, id).run();
-    }
-  }
+  write_checksums(db, "scripts", sums);
   sums.clear();
   {
-    Stmt st(db,
-            "SELECT id, name, format, build_id, source, bytecode, lowered, line_map"
-            "  FROM workers");
-    while (st.step()) {
-      ScriptCode c;
-      c.format = st.text(2);
-      c.build_id = st.text(3);
-      c.source = st.text(4);
-      c.bytecode = st.blob(5);
-      c.lowered = st.text(6);
-      c.line_map = st.text(7);
-      sums.emplace_back(st.i64(0), worker_checksum(st.view(1), c));
-    }
+    Stmt st(db, std::string("SELECT id, name, ") + kCodeColumns + " FROM workers");
+    while (st.step()) sums.emplace_back(st.i64(0), worker_checksum(st.view(1), read_code(st, 2)));
   }
-  Stmt up(db, "UPDATE workers SET checksum = ? WHERE id = ?");
-  for (auto& [id, sum] : sums) {
-    up.reset();
-    up.bind_blob(1, sum).bind(2, id).run();
-  }
+  write_checksums(db, "workers", sums);
 }
 
 // Counting a namespace's scripts walks its index: the listing and the
@@ -1267,23 +1264,17 @@ StoreResult Store::set_script_bytecode(int64_t script_id, const std::string& byt
     Script s;
     std::string stored;
     {
-      Stmt st(db_,
-              "SELECT namespace_id, name, format, build_id, cpu_ms, subrequests, source,"
-              "       bytecode, lowered, line_map, checksum FROM scripts WHERE id = ?");
+      Stmt st(db_, std::string("SELECT namespace_id, name, cpu_ms, subrequests, ") + kCodeColumns +
+                       ", checksum FROM scripts WHERE id = ?");
       st.binds(script_id);
       if (!st.step())
         return fail(StoreStatus::not_found,
                     "script id " + std::to_string(script_id) + " not found");
       s.namespace_id = st.i64(0);
       s.name = st.text(1);
-      s.code.format = st.text(2);
-      s.code.build_id = st.text(3);
-      s.cpu_ms = st.i64(4);
-      s.subrequests = st.i64(5);
-      s.code.source = st.text(6);
-      s.code.bytecode = st.blob(7);
-      s.code.lowered = st.text(8);
-      s.code.line_map = st.text(9);
+      s.cpu_ms = st.i64(2);
+      s.subrequests = st.i64(3);
+      s.code = read_code(st, 4);
       stored = st.blob(10);
     }
     try {
@@ -1410,14 +1401,7 @@ std::optional<Worker> Store::get_worker_meta(const std::string& name) {
           " WHERE name = ?");
   st.binds(name);
   if (!st.step()) return std::nullopt;
-  Worker w;
-  w.id = st.i64(0);
-  w.name = st.text(1);
-  w.code.format = st.text(2);
-  w.code.build_id = st.text(3);
-  w.etag = st.text(4);
-  w.created_on = st.text(5);
-  w.modified_on = st.text(6);
+  Worker w = read_worker_head(st);
   w.bindings = read_bindings(db_, true, w.id);
   return w;
 }

@@ -7,7 +7,6 @@
 // by readers and backups. 8 s in make test; 10 minutes with
 // WFP_LONG_TESTS=1 (make check-all).
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -22,6 +21,7 @@
 #include <vector>
 
 #include "tests/integration/wfpd_fixture.h"
+#include "tests/support/sqlite_file.h"
 
 namespace wfp::test {
 namespace {
@@ -172,14 +172,7 @@ TEST(AdminConcurrency, WritersReadersAndBackupsNeverSeeTheStoreBusyAndTheWalStay
   }
   // The last backup is a whole, consistent store.
   std::string last = d.dir() + "/backup-" + std::to_string((backups.load() - 1) % 2) + ".db";
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(last.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "ok");
-  sqlite3_finalize(st);
-  sqlite3_close(db);
+  EXPECT_EQ(integrity_check(last), "ok");
 }
 
 }  // namespace

@@ -6,7 +6,6 @@
 // WFP_CRASH_ITERATIONS sets the number of kills: 5 by default, 100 with
 // WFP_LONG_TESTS=1 (make check-all).
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -23,6 +22,7 @@
 #include <thread>
 
 #include "tests/integration/wfpd_fixture.h"
+#include "tests/support/sqlite_file.h"
 
 namespace wfp::test {
 namespace {
@@ -252,16 +252,7 @@ TEST(CrashDurability, EveryDeployAnsweredOkSurvivesAKill9OfWfpdDuringConcurrentD
   }
   d.stop();
   // The store the last restart left, checked by SQLite itself.
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2((d.dir() + "/data/store.db").c_str(), &db, SQLITE_OPEN_READWRITE,
-                            nullptr),
-            SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "ok");
-  sqlite3_finalize(st);
-  sqlite3_close(db);
+  EXPECT_EQ(integrity_check(d.dir() + "/data/store.db"), "ok");
   printf("[ durability ] kill -9 of wfpd: %d iterations, %d deploys sent, %d acknowledged, "
          "%d lost, %d torn, %d checked as served\n",
          iterations, attempts, acked, lost, torn, served);

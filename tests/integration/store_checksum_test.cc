@@ -5,10 +5,8 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include <fstream>
-#include <iterator>
-
 #include "tests/integration/wfpd_fixture.h"
+#include "tests/support/sqlite_file.h"
 
 namespace wfp::test {
 namespace {
@@ -19,24 +17,6 @@ const char* kDispatcher =
 // The marker is in the source, and as a string constant in its bytecode.
 const char* kApp =
     "module.exports={fetch:function(){return new Response('served TAMPER-MARKER-3b9e')}}";
-
-// Flips the lowest bit of the first byte of every copy of `marker` in the
-// file; returns how many.
-int flip_bit_at_marker(const std::string& path, const std::string& marker) {
-  std::string bytes;
-  {
-    std::ifstream in(path, std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), {});
-  }
-  int n = 0;
-  for (size_t at = bytes.find(marker); at != std::string::npos; at = bytes.find(marker, at + 1)) {
-    bytes[at] ^= 1;
-    n++;
-  }
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  return n;
-}
 
 TEST(StoreChecksum, AScriptDamagedOnDiskIsRefusedNotServedAndARedeployHealsIt) {
   Wfpd d;

@@ -12,63 +12,16 @@
 #include <sstream>
 
 #include "supervisor/store.h"
+#include "tests/support/sqlite_file.h"
 #include "tests/support/temp_dir.h"
 
 extern "C" const char wfp_schema_sql[], wfp_schema_002_sql[], wfp_schema_003_sql[];
 
 using namespace wfp;
+using wfp::test::flip_bit_at_marker;
+using wfp::test::RawDb;
 
 namespace {
-
-// A second, plain connection, to tamper with the file behind the store's back.
-class RawDb {
- public:
-  explicit RawDb(const std::string& path) {
-    if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) throw std::runtime_error("open failed");
-  }
-  ~RawDb() { sqlite3_close(db_); }
-  std::string scalar(const std::string& sql) {
-    sqlite3_stmt* st = nullptr;
-    std::string out;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
-      throw std::runtime_error(sqlite3_errmsg(db_));
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-      out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return out;
-  }
-  void exec(const std::string& sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : "?";
-      sqlite3_free(err);
-      throw std::runtime_error(msg);
-    }
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
-
-// Flips the lowest bit of the first byte of every copy of `marker` in the
-// file (there is one in a fresh store; every copy, so that a stale one on a
-// free page cannot take the flip instead of the live row). Returns how
-// many it flipped.
-int flip_bit_at_marker(const std::string& path, const std::string& marker) {
-  std::string bytes;
-  {
-    std::ifstream in(path, std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), {});
-  }
-  int n = 0;
-  for (size_t at = bytes.find(marker); at != std::string::npos; at = bytes.find(marker, at + 1)) {
-    bytes[at] ^= 1;
-    n++;
-  }
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  return n;
-}
 
 // What get_script / get_worker throw, or "" when they do not.
 template <typename F>

@@ -3,6 +3,7 @@
 // databases, and every StoreStatus each operation can answer.
 // Runs in the unit-test binary; trusts nothing but SQLite itself.
 #include "supervisor/store.h"
+#include "tests/support/sqlite_file.h"
 #include "tests/support/temp_dir.h"
 
 #include <gtest/gtest.h>
@@ -16,42 +17,13 @@
 extern "C" const char wfp_schema_sql[], wfp_schema_002_sql[];
 
 using namespace wfp;
+using wfp::test::RawDb;
 
 namespace {
 
 // In /tmp as wfp-store-XXXXXX.
 struct TempDir : wfp::test::TempDir {
   TempDir() : wfp::test::TempDir("wfp-store") {}
-};
-
-// A second, plain connection to look at (or tamper with) the file.
-class RawDb {
- public:
-  explicit RawDb(const std::string& path) {
-    if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) throw std::runtime_error("open failed");
-  }
-  ~RawDb() { sqlite3_close(db_); }
-  std::string scalar(const std::string& sql) {
-    sqlite3_stmt* st = nullptr;
-    std::string out;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
-      throw std::runtime_error(sqlite3_errmsg(db_));
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-      out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return out;
-  }
-  void exec(const std::string& sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : "?";
-      sqlite3_free(err);
-      throw std::runtime_error(msg);
-    }
-  }
-
- private:
-  sqlite3* db_ = nullptr;
 };
 
 Script make_script(const std::string& name, std::vector<std::string> tags = {}) {
