@@ -799,9 +799,13 @@ void namespace_delete(Call& c, const std::string& ns) {
 
 // User scripts ---------------------------------------------------------------
 
+[[noreturn]] void script_not_found(const Namespace& n, const std::string& name) {
+  not_found("script \"" + name + "\" not found in dispatch namespace \"" + n.name + "\"");
+}
+
 Script need_script(Call& c, const Namespace& n, const std::string& name) {
   auto s = c.store().get_script(n.id, name);
-  if (!s) not_found("script \"" + name + "\" not found in dispatch namespace \"" + n.name + "\"");
+  if (!s) script_not_found(n, name);
   return *s;
 }
 
@@ -1019,7 +1023,7 @@ void script_put_content(Call& c, const std::string& ns, const std::string& name)
   Namespace n = need_namespace(c, ns);
   // All but the code, which this replaces: so a damaged script heals.
   auto existing = c.store().get_script_meta(n.id, name);
-  if (!existing) not_found("script \"" + name + "\" not found in dispatch namespace \"" + n.name + "\"");
+  if (!existing) script_not_found(n, name);
   std::vector<std::string> messages;
   Upload up = read_upload(c.b, c.req, messages);
   auto s = std::make_shared<Script>(std::move(*existing));

@@ -480,8 +480,7 @@ void Daemon::check_stopped_children() {
     kill_child(c, "stopped (SIGSTOP or a freeze) with " + std::to_string(c->inflight) +
                       " request(s) in flight; it answers nothing");
   // The zygote answers a spawn in milliseconds; one that leaves a spawn
-  // unanswered for kZygoteAnswer is stopped or stuck (a restarted zygote
-  // is the fork of a process with threads): it is killed, which ends its
+  // unanswered for kZygoteAnswer is stopped or stuck: it is killed, which ends its
   // children too, and replaced (zygote_died). Before its first answer it
   // may still be building its image (slow under the sanitizers): longer.
   if (!zygote_ || !zygote_->alive()) return;
@@ -1519,6 +1518,18 @@ void Daemon::drain_step() {
 }
 
 namespace {
+// The public listeners' limits, from the configuration (at start and at
+// each SIGHUP).
+HttpLimits http_limits(const Config& c) {
+  HttpLimits limits;
+  limits.max_header_bytes = c.max_header_bytes;
+  limits.max_body_bytes = c.max_body_bytes;
+  limits.header_timeout_ms = (int)c.header_timeout_ms;
+  limits.body_timeout_ms = (int)c.body_timeout_ms;
+  limits.max_connections = c.max_connections;
+  return limits;
+}
+
 // One backup in progress (Daemon::backup).
 struct BackupJob {
   std::unique_ptr<Store::Backup> copy;
@@ -1598,13 +1609,7 @@ void Daemon::reload() {
   configure_access(true);
   LogLevel level;
   if (log_parse_level(config_.log_level, level)) log_set_level(level);
-  HttpLimits limits;
-  limits.max_header_bytes = config_.max_header_bytes;
-  limits.max_body_bytes = config_.max_body_bytes;
-  limits.header_timeout_ms = (int)config_.header_timeout_ms;
-  limits.body_timeout_ms = (int)config_.body_timeout_ms;
-  limits.max_connections = config_.max_connections;
-  for (auto& srv : servers_) srv->set_limits(limits);
+  for (auto& srv : servers_) srv->set_limits(http_limits(config_));
   fetch_client_->update(config_.fetch_timeout_ms, config_.max_body_bytes,
                         NetworkPolicy(std::move(deny), std::move(allow)));
   logf(LogLevel::info, "SIGHUP: reloaded %s; applied: %s", config_path_.c_str(),
@@ -1620,8 +1625,6 @@ void Daemon::reload() {
 int Daemon::run() {
   signal(SIGPIPE, SIG_IGN);
   if (!start_zygote()) throw std::runtime_error("the zygote could not be started");
-  // The cache store's threads start after the zygote is forked: the zygote
-  // must not be the copy of a process with threads.
   CacheStoreOptions co;
   co.dir = config_.data_dir + "/cache";
   co.max_entry_bytes = config_.cache_max_entry_bytes;
@@ -1631,12 +1634,7 @@ int Daemon::run() {
   routes_changed();
   for (const Worker& w : store_->list_workers()) worker_bindings_[w.id] = w.bindings;
 
-  HttpLimits limits;
-  limits.max_header_bytes = config_.max_header_bytes;
-  limits.max_body_bytes = config_.max_body_bytes;
-  limits.header_timeout_ms = (int)config_.header_timeout_ms;
-  limits.body_timeout_ms = (int)config_.body_timeout_ms;
-  limits.max_connections = config_.max_connections;
+  HttpLimits limits = http_limits(config_);
   for (Listener& l : listen_) {
     servers_.push_back(std::make_unique<HttpServer>(base_, l.fd, limits, [this](std::shared_ptr<HttpExchange> ex) {
       guarded("public request", [&] { on_public_request(ex); });

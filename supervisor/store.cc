@@ -593,8 +593,6 @@ constexpr const char* kWorkerSelect =
 
 std::string worker_checksum(std::string_view name, const ScriptCode& code);
 
-// `intact`: whether the row passed its checksum (its bindings are read
-// either way; callers must not hand out the code of one that did not).
 // The first seven columns of kWorkerSelect: all but the code.
 Worker read_worker_head(Stmt& st) {
   Worker w;
@@ -608,6 +606,8 @@ Worker read_worker_head(Stmt& st) {
   return w;
 }
 
+// `intact`: whether the row passed its checksum (its bindings are read
+// either way; callers must not hand out the code of one that did not).
 Worker read_worker_row(sqlite3* db, Stmt& st, bool& intact) {
   Worker w = read_worker_head(st);
   w.code.source = st.text(7);

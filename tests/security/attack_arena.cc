@@ -5,6 +5,8 @@
 #include <chrono>
 #include <sstream>
 
+#include "sandbox/seccomp_policy.h"
+
 namespace wfp::test {
 
 namespace {
@@ -20,7 +22,7 @@ void expect_ok_tail(const Wfpd& d, const CmdResult& r) {
 // sanitizers (make asan) the same work costs several times the CPU: a deep
 // recursion would reach the CPU limit before its RangeError, a log flood
 // before the log's rate limit.
-#if defined(WFP_SANITIZE) || defined(__SANITIZE_ADDRESS__)
+#ifdef WFP_SANITIZER_BUILD
 #define WFP_ATTACK_CPU_MS "400"
 #else
 #define WFP_ATTACK_CPU_MS "100"

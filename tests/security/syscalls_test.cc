@@ -11,6 +11,7 @@
 
 #include <sstream>
 
+#include "sandbox/seccomp_policy.h"
 #include "tests/security/attack_arena.h"
 
 namespace wfp::test {
@@ -224,7 +225,7 @@ std::string fds_besides(pid_t pid, const std::string& keep, const std::string& k
 }
 
 TEST_F(Syscalls, ASandboxHoldsNoFdButItsChannel) {
-#if defined(WFP_SANITIZE) || defined(__SANITIZE_ADDRESS__)
+#ifdef WFP_SANITIZER_BUILD
   GTEST_SKIP() << "a sanitizer build keeps its report fd as fd 2 in every locked child "
                   "(sandbox/zygote.cc)";
 #endif
@@ -244,7 +245,7 @@ TEST_F(Syscalls, ASandboxHoldsNoFdButItsChannel) {
 }
 
 TEST_F(Syscalls, TheDispatcherAndTheCompilersHoldNoFdButTheirChannel) {
-#if defined(WFP_SANITIZE) || defined(__SANITIZE_ADDRESS__)
+#ifdef WFP_SANITIZER_BUILD
   GTEST_SKIP() << "a sanitizer build keeps its report fd as fd 2 in every locked child "
                   "(sandbox/zygote.cc)";
 #endif
